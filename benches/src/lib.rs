@@ -1,0 +1,1 @@
+//! Benchmarks of shmq against its peers (work in progress).

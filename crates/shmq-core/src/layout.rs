@@ -1,0 +1,392 @@
+//! The byte layout of a region and the validation of its header.
+//!
+//! `docs/layout.md` is the normative description; the constants here are the
+//! same numbers. Every header field is a 32-bit word so that the same layout
+//! can be read with 32-bit atomics on targets without 64-bit ones; fields that
+//! hold an [`Index`] occupy an 8-byte cell, of which a 32-bit target uses the
+//! first four bytes.
+//!
+//! The header is untrusted input: [`validate`] reads each field exactly once,
+//! checks it against local limits and the length this process actually mapped,
+//! and returns a [`Geometry`] that the rest of the crate trusts. Nothing after
+//! validation re-reads a header field to size an access.
+
+use crate::sync::{AtomicU32, Index, Ordering};
+use core::fmt;
+use core::mem::size_of;
+
+/// First word of every region: `"SHMQ"` read as a little-endian `u32`.
+pub const MAGIC: u32 = u32::from_le_bytes(*b"SHMQ");
+/// The layout version this crate reads and writes.
+pub const LAYOUT_VERSION: u32 = 1;
+/// Value of the `ready` word once the creator has finished initialising.
+pub const READY: u32 = u32::from_le_bytes(*b"RDY!");
+
+/// Size of the header area that precedes the slots (four 128-byte lines).
+pub const HEADER_SIZE: usize = 512;
+/// Alignment the region base must have (the mapping is page aligned).
+pub const REGION_ALIGN: usize = 8;
+/// Bytes of slot header (stamp + length) in front of each payload.
+pub const SLOT_HEADER: usize = 8;
+/// Largest capacity this process accepts (a local limit, not read from the region).
+pub const MAX_CAPACITY: u32 = 1 << 24;
+/// Largest slot payload this process accepts (a local limit).
+pub const MAX_SLOT_SIZE: u32 = 1 << 24;
+/// Largest total region this process accepts (a local limit).
+pub const MAX_TOTAL_SIZE: u64 = 1 << 36;
+
+/// Byte offsets of the header words (see `docs/layout.md`).
+pub mod offset {
+    /// `u32` magic, [`super::MAGIC`].
+    pub const MAGIC: usize = 0;
+    /// `u32` layout version.
+    pub const VERSION: usize = 4;
+    /// `u32` queue kind ([`super::QueueKind`]).
+    pub const KIND: usize = 8;
+    /// `u32` width of an index cell's value in bytes (4 or 8).
+    pub const INDEX_WIDTH: usize = 12;
+    /// `u32` number of slots, a power of two.
+    pub const CAPACITY: usize = 16;
+    /// `u32` largest payload of one slot, in bytes.
+    pub const SLOT_SIZE: usize = 20;
+    /// `u32` distance between slots, in bytes (derived; stored for tools, checked on open).
+    pub const SLOT_STRIDE: usize = 24;
+    /// `u32` low half of the total region size in bytes.
+    pub const TOTAL_SIZE_LO: usize = 32;
+    /// `u32` high half of the total region size in bytes.
+    pub const TOTAL_SIZE_HI: usize = 36;
+    /// `u32` [`super::READY`] once initialised; written last, with Release.
+    pub const READY: usize = 40;
+    /// `u32` sticky flag: nonzero once any endpoint detected a violation.
+    pub const POISONED: usize = 44;
+    /// `u32` pid of the creating process (informational only).
+    pub const CREATOR_PID: usize = 48;
+
+    /// Start of the producer's line (128 bytes, written only by the producer).
+    pub const PRODUCER_LINE: usize = 128;
+    /// Index cell: the producer's published tail (= messages enqueued).
+    pub const TAIL: usize = PRODUCER_LINE;
+    /// Index cell: times the producer found the ring full.
+    pub const FULL_COUNT: usize = PRODUCER_LINE + 8;
+    /// Index cell: violations the producer detected.
+    pub const PRODUCER_POISON: usize = PRODUCER_LINE + 16;
+    /// `u32`: 1 once the producer detached cleanly, 0 while attached.
+    pub const PRODUCER_CLOSED: usize = PRODUCER_LINE + 24;
+
+    /// Start of the consumer's line (128 bytes, written only by the consumer).
+    pub const CONSUMER_LINE: usize = 256;
+    /// Index cell: the consumer's published head (= messages dequeued).
+    pub const HEAD: usize = CONSUMER_LINE;
+    /// Index cell: times the consumer found the ring empty.
+    pub const EMPTY_COUNT: usize = CONSUMER_LINE + 8;
+    /// Index cell: violations the consumer detected.
+    pub const CONSUMER_POISON: usize = CONSUMER_LINE + 16;
+    /// `u32`: 1 once the consumer detached cleanly, 0 while attached.
+    pub const CONSUMER_CLOSED: usize = CONSUMER_LINE + 24;
+
+    /// Start of the line reserved for wait/wake words (futex parking).
+    pub const WAIT_LINE: usize = 384;
+
+    /// Start of slot 0.
+    pub const SLOTS: usize = super::HEADER_SIZE;
+}
+
+/// Which algorithm a region holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum QueueKind {
+    /// Single producer, single consumer ring ([`crate::spsc`]).
+    Spsc,
+}
+
+impl QueueKind {
+    /// The value stored in the header's `kind` word.
+    pub const fn code(self) -> u32 {
+        match self {
+            QueueKind::Spsc => 1,
+        }
+    }
+
+    /// The kind a header word names, if any.
+    pub const fn from_code(code: u32) -> Option<Self> {
+        match code {
+            1 => Some(QueueKind::Spsc),
+            _ => None,
+        }
+    }
+}
+
+/// Region geometry: either computed locally by a creator ([`Geometry::new`]) or
+/// returned by [`validate`]. Every field is within the local limits above.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Geometry {
+    kind: QueueKind,
+    capacity: u32,
+    slot_size: u32,
+    stride: usize,
+    total_size: usize,
+}
+
+impl Geometry {
+    /// Geometry for a new region of `capacity` slots of up to `slot_size` bytes each.
+    ///
+    /// # Errors
+    /// [`LayoutError::Capacity`] unless `capacity` is a power of two in
+    /// `2..=MAX_CAPACITY`; [`LayoutError::SlotSize`] above [`MAX_SLOT_SIZE`];
+    /// [`LayoutError::SizeOverflow`] if the total exceeds [`MAX_TOTAL_SIZE`] or `usize`.
+    pub fn new(kind: QueueKind, capacity: u32, slot_size: u32) -> Result<Self, LayoutError> {
+        if !capacity.is_power_of_two() || capacity < 2 || capacity > MAX_CAPACITY {
+            return Err(LayoutError::Capacity { found: capacity });
+        }
+        if slot_size > MAX_SLOT_SIZE {
+            return Err(LayoutError::SlotSize { found: slot_size });
+        }
+        // Both factors are below 2^25, so the u64 arithmetic cannot overflow.
+        let stride = (SLOT_HEADER as u64 + u64::from(slot_size)).next_multiple_of(8);
+        let total = HEADER_SIZE as u64 + stride * u64::from(capacity);
+        if total > MAX_TOTAL_SIZE {
+            return Err(LayoutError::SizeOverflow);
+        }
+        let (Ok(stride), Ok(total_size)) = (usize::try_from(stride), usize::try_from(total))
+        else {
+            return Err(LayoutError::SizeOverflow);
+        };
+        Ok(Geometry { kind, capacity, slot_size, stride, total_size })
+    }
+
+    /// The queue kind.
+    pub const fn kind(&self) -> QueueKind {
+        self.kind
+    }
+    /// Number of slots (a power of two).
+    pub const fn capacity(&self) -> u32 {
+        self.capacity
+    }
+    /// Largest payload of one message, in bytes.
+    pub const fn slot_size(&self) -> u32 {
+        self.slot_size
+    }
+    /// Distance between consecutive slots, in bytes.
+    pub const fn stride(&self) -> usize {
+        self.stride
+    }
+    /// Total bytes of the region: header plus slots.
+    pub const fn total_size(&self) -> usize {
+        self.total_size
+    }
+    /// Byte offset of slot `slot` (which must be `< capacity`).
+    pub(crate) const fn slot_offset(&self, slot: usize) -> usize {
+        offset::SLOTS + slot * self.stride
+    }
+}
+
+/// Everything that can be wrong with a region's header or requested geometry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum LayoutError {
+    /// The mapping is smaller than the header.
+    TooSmall {
+        /// Bytes actually mapped.
+        mapped: usize,
+    },
+    /// The region base is not 8-byte aligned.
+    Misaligned,
+    /// The creator has not published the `ready` word (yet).
+    NotReady,
+    /// The first word is not [`MAGIC`].
+    BadMagic {
+        /// The word found.
+        found: u32,
+    },
+    /// The region was written by another layout version.
+    Version {
+        /// Version found in the header.
+        found: u32,
+    },
+    /// The region holds another kind of queue (or an unknown kind code).
+    Kind {
+        /// Kind code found in the header.
+        found: u32,
+    },
+    /// The region was created with another index width (e.g. by a 32-bit target).
+    IndexWidth {
+        /// Width found in the header.
+        found: u32,
+    },
+    /// Capacity zero, one, not a power of two, or above [`MAX_CAPACITY`].
+    Capacity {
+        /// Capacity found or requested.
+        found: u32,
+    },
+    /// Slot size above [`MAX_SLOT_SIZE`].
+    SlotSize {
+        /// Slot size found or requested.
+        found: u32,
+    },
+    /// The stored slot stride disagrees with the one computed from the slot size.
+    Stride {
+        /// Stride found in the header.
+        found: u32,
+    },
+    /// The total size overflows or exceeds [`MAX_TOTAL_SIZE`].
+    SizeOverflow,
+    /// The header's total size disagrees with the computed size or the mapping.
+    SizeMismatch {
+        /// Total size written in the header.
+        header: u64,
+        /// Size computed from capacity and slot size.
+        computed: u64,
+        /// Bytes this process actually mapped.
+        mapped: usize,
+    },
+}
+
+impl fmt::Display for LayoutError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            LayoutError::TooSmall { mapped } => {
+                write!(f, "region of {mapped} bytes is smaller than the {HEADER_SIZE}-byte header")
+            }
+            LayoutError::Misaligned => write!(f, "region base is not {REGION_ALIGN}-byte aligned"),
+            LayoutError::NotReady => write!(f, "region is not initialised (ready word not set)"),
+            LayoutError::BadMagic { found } => write!(f, "bad magic {found:#010x}"),
+            LayoutError::Version { found } => {
+                write!(f, "layout version {found}, this build reads {LAYOUT_VERSION}")
+            }
+            LayoutError::Kind { found } => write!(f, "queue kind code {found} is not the one expected"),
+            LayoutError::IndexWidth { found } => write!(
+                f,
+                "index width {found} bytes, this build uses {}",
+                size_of::<Index>()
+            ),
+            LayoutError::Capacity { found } => write!(
+                f,
+                "capacity {found} is not a power of two in 2..={MAX_CAPACITY}"
+            ),
+            LayoutError::SlotSize { found } => {
+                write!(f, "slot size {found} exceeds {MAX_SLOT_SIZE}")
+            }
+            LayoutError::Stride { found } => write!(f, "slot stride {found} disagrees with slot size"),
+            LayoutError::SizeOverflow => write!(f, "region size overflows the local limit"),
+            LayoutError::SizeMismatch { header, computed, mapped } => write!(
+                f,
+                "region size mismatch: header says {header}, geometry needs {computed}, mapped {mapped}"
+            ),
+        }
+    }
+}
+
+impl core::error::Error for LayoutError {}
+
+/// Returns the header word at `off` as an atomic.
+///
+/// # Safety
+/// `base` must point to at least [`HEADER_SIZE`] bytes that stay mapped for
+/// `'a` and are [`REGION_ALIGN`]-aligned; `off` must be a multiple of 4 below
+/// `HEADER_SIZE`.
+#[cfg(not(loom))]
+pub(crate) unsafe fn header_word<'a>(base: *const u8, off: usize) -> &'a AtomicU32 {
+    debug_assert!(off % 4 == 0 && off + 4 <= HEADER_SIZE);
+    // SAFETY: in bounds and 4-aligned by the caller's contract; an AtomicU32 may
+    // alias memory other processes write, every bit pattern is a valid u32.
+    unsafe { AtomicU32::from_ptr(base.add(off).cast_mut().cast::<u32>()) }
+}
+
+/// Reads and validates the header of the region at `base`, of which this
+/// process mapped `mapped` bytes, expecting a queue of kind `kind`.
+///
+/// Each field is read once (Relaxed, after an Acquire load of `ready` that
+/// pairs with the creator's Release store in [`init`]).
+///
+/// # Errors
+/// A [`LayoutError`] naming the first field that is wrong.
+///
+/// # Safety
+/// `base` must point to `mapped` bytes that stay mapped for the duration of the
+/// call and are readable; other processes may write them concurrently.
+#[cfg(not(loom))]
+pub unsafe fn validate(
+    base: *const u8,
+    mapped: usize,
+    kind: QueueKind,
+) -> Result<Geometry, LayoutError> {
+    if mapped < HEADER_SIZE {
+        return Err(LayoutError::TooSmall { mapped });
+    }
+    if (base as usize) % REGION_ALIGN != 0 {
+        return Err(LayoutError::Misaligned);
+    }
+    // SAFETY: `mapped >= HEADER_SIZE`, aligned: the contract of `header_word`.
+    let word = |off| unsafe { header_word(base, off) };
+    // Acquire: pairs with the creator's Release store of READY in `init`.
+    if word(offset::READY).load(Ordering::Acquire) != READY {
+        return Err(LayoutError::NotReady);
+    }
+    let magic = word(offset::MAGIC).load(Ordering::Relaxed);
+    if magic != MAGIC {
+        return Err(LayoutError::BadMagic { found: magic });
+    }
+    let version = word(offset::VERSION).load(Ordering::Relaxed);
+    if version != LAYOUT_VERSION {
+        return Err(LayoutError::Version { found: version });
+    }
+    let kind_code = word(offset::KIND).load(Ordering::Relaxed);
+    if QueueKind::from_code(kind_code) != Some(kind) {
+        return Err(LayoutError::Kind { found: kind_code });
+    }
+    let width = word(offset::INDEX_WIDTH).load(Ordering::Relaxed);
+    if width as usize != size_of::<Index>() {
+        return Err(LayoutError::IndexWidth { found: width });
+    }
+    let capacity = word(offset::CAPACITY).load(Ordering::Relaxed);
+    let slot_size = word(offset::SLOT_SIZE).load(Ordering::Relaxed);
+    let geometry = Geometry::new(kind, capacity, slot_size)?;
+    let stride = word(offset::SLOT_STRIDE).load(Ordering::Relaxed);
+    if stride as usize != geometry.stride {
+        return Err(LayoutError::Stride { found: stride });
+    }
+    let lo = word(offset::TOTAL_SIZE_LO).load(Ordering::Relaxed);
+    let hi = word(offset::TOTAL_SIZE_HI).load(Ordering::Relaxed);
+    let header = (u64::from(hi) << 32) | u64::from(lo);
+    let computed = geometry.total_size as u64;
+    if header != computed || mapped < geometry.total_size {
+        return Err(LayoutError::SizeMismatch { header, computed, mapped });
+    }
+    Ok(geometry)
+}
+
+/// Writes a fresh header and empty slots for `geometry`, then publishes `ready`.
+///
+/// # Safety
+/// `base` must point to at least `geometry.total_size()` writable bytes,
+/// [`REGION_ALIGN`]-aligned, that stay mapped during the call. No other
+/// process may be attached as an endpoint (openers only wait for `ready`).
+#[cfg(not(loom))]
+pub unsafe fn init(base: *mut u8, geometry: &Geometry, creator_pid: u32) {
+    // SAFETY: the region holds at least the header (total_size >= HEADER_SIZE).
+    let word = |off| unsafe { header_word(base, off) };
+    // Zero everything but `ready` first; `ready` stays unset until the end.
+    for off in (0..HEADER_SIZE).step_by(4) {
+        if off != offset::READY {
+            word(off).store(0, Ordering::Relaxed);
+        }
+    }
+    word(offset::MAGIC).store(MAGIC, Ordering::Relaxed);
+    word(offset::VERSION).store(LAYOUT_VERSION, Ordering::Relaxed);
+    word(offset::KIND).store(geometry.kind.code(), Ordering::Relaxed);
+    word(offset::INDEX_WIDTH).store(size_of::<Index>() as u32, Ordering::Relaxed);
+    word(offset::CAPACITY).store(geometry.capacity, Ordering::Relaxed);
+    word(offset::SLOT_SIZE).store(geometry.slot_size, Ordering::Relaxed);
+    word(offset::SLOT_STRIDE).store(geometry.stride as u32, Ordering::Relaxed);
+    let total = geometry.total_size as u64;
+    word(offset::TOTAL_SIZE_LO).store(total as u32, Ordering::Relaxed);
+    word(offset::TOTAL_SIZE_HI).store((total >> 32) as u32, Ordering::Relaxed);
+    word(offset::CREATOR_PID).store(creator_pid, Ordering::Relaxed);
+    word(offset::PRODUCER_CLOSED).store(1, Ordering::Relaxed);
+    word(offset::CONSUMER_CLOSED).store(1, Ordering::Relaxed);
+    // SAFETY: same region, geometry describes it.
+    let region = unsafe { crate::region::Region::from_raw(base, *geometry) };
+    crate::spsc::init_slots(&region);
+    // Release: pairs with the Acquire load of READY in `validate`.
+    word(offset::READY).store(READY, Ordering::Release);
+}

@@ -1,0 +1,220 @@
+//! A handle to the bytes of one region, handing out atomics and raw copies only.
+//!
+//! In production (and under Miri and proptest) a [`Region`] is a base pointer
+//! plus a validated [`Geometry`]: every shared word is viewed as an atomic, and
+//! payload bytes are only ever copied with raw pointers, never borrowed as
+//! `&[u8]`. Under `--cfg loom` the same methods are backed by loom atomics and a
+//! loom `UnsafeCell` per payload on the heap (loom atomics cannot be overlaid on
+//! mapped bytes, loom PR #253), so the models check the very code that ships.
+
+use crate::layout::Geometry;
+use crate::sync::{AtomicIndex, AtomicU32};
+
+#[cfg(not(loom))]
+pub use raw::Region;
+#[cfg(loom)]
+pub use heap::Region;
+
+#[cfg(not(loom))]
+mod raw {
+    use super::*;
+    use crate::layout::{header_word, offset, HEADER_SIZE, SLOT_HEADER};
+    use core::ptr::NonNull;
+
+    /// The bytes of one mapped region and their validated geometry.
+    ///
+    /// Cloning the handle does not copy the region. The handle carries no
+    /// lifetime: whoever builds it (the platform crate's mapping owner) keeps
+    /// the mapping alive for as long as any clone, producer or consumer exists.
+    #[derive(Clone, Debug)]
+    pub struct Region {
+        base: NonNull<u8>,
+        geometry: Geometry,
+    }
+
+    // SAFETY: the handle is a pointer to memory that is shared by design and
+    // accessed only through atomics and raw copies; `from_raw`'s contract keeps
+    // it mapped while any handle lives, whichever thread holds it.
+    unsafe impl Send for Region {}
+    // SAFETY: as for Send: `&Region` only reaches atomics and raw copies.
+    unsafe impl Sync for Region {}
+
+    impl Region {
+        /// Views `geometry.total_size()` bytes at `base` as a region.
+        ///
+        /// # Safety
+        /// - `base` is non-null, 8-byte aligned, and points to at least
+        ///   `geometry.total_size()` bytes readable and writable by this process;
+        /// - those bytes stay mapped until the last handle, producer and consumer
+        ///   built from this region is dropped;
+        /// - `geometry` came from [`crate::layout::validate`] or
+        ///   [`crate::layout::init`] on these bytes (or was passed to `init`).
+        ///
+        /// Other processes and threads may write any value to any of the bytes at
+        /// any time: that is allowed and cannot cause undefined behaviour here.
+        pub unsafe fn from_raw(base: *mut u8, geometry: Geometry) -> Self {
+            debug_assert!(!base.is_null() && (base as usize) % 8 == 0);
+            // SAFETY: non-null by the caller's contract.
+            let base = unsafe { NonNull::new_unchecked(base) };
+            Region { base, geometry }
+        }
+
+        /// The validated geometry.
+        pub fn geometry(&self) -> &Geometry {
+            &self.geometry
+        }
+
+        /// The 32-bit header word at byte offset `off` (`off % 4 == 0`, `< HEADER_SIZE`).
+        pub(crate) fn word(&self, off: usize) -> &AtomicU32 {
+            // SAFETY: the region holds at least HEADER_SIZE bytes; every caller
+            // passes an `offset::*` constant, which is 4-aligned and in the header.
+            unsafe { header_word(self.base.as_ptr(), off) }
+        }
+
+        /// The index cell at byte offset `off` (`off % 8 == 0`, `< HEADER_SIZE`).
+        pub(crate) fn index(&self, off: usize) -> &AtomicIndex {
+            debug_assert!(off % 8 == 0 && off + 8 <= HEADER_SIZE);
+            // SAFETY: in the header by the caller's `offset::*` constant, 8-aligned
+            // since the base is; every bit pattern is a valid integer.
+            unsafe { AtomicIndex::from_ptr(self.base.as_ptr().add(off).cast()) }
+        }
+
+        fn slot_ptr(&self, slot: usize) -> *mut u8 {
+            debug_assert!(slot < self.geometry.capacity() as usize);
+            // SAFETY: slot < capacity, so the slot lies inside total_size bytes.
+            unsafe { self.base.as_ptr().add(self.geometry.slot_offset(slot)) }
+        }
+
+        /// Stamp word of `slot` (`slot < capacity`).
+        pub(crate) fn stamp(&self, slot: usize) -> &AtomicU32 {
+            // SAFETY: slot_ptr is in bounds and 8-aligned (stride is a multiple of 8).
+            unsafe { AtomicU32::from_ptr(self.slot_ptr(slot).cast()) }
+        }
+
+        /// Length word of `slot` (`slot < capacity`).
+        pub(crate) fn len(&self, slot: usize) -> &AtomicU32 {
+            // SAFETY: slot_ptr + 4 is in bounds (SLOT_HEADER = 8) and 4-aligned.
+            unsafe { AtomicU32::from_ptr(self.slot_ptr(slot).add(4).cast()) }
+        }
+
+        /// Copies `src` into the payload of `slot`.
+        ///
+        /// # Safety
+        /// `src.len() <= slot_size`, `slot < capacity`, and this process holds the
+        /// slot (producer, between the free check and the stamp store).
+        #[inline]
+        pub(crate) unsafe fn write_payload(&self, slot: usize, src: &[u8]) {
+            debug_assert!(src.len() <= self.geometry.slot_size() as usize);
+            // SAFETY: the payload area of a slot is `slot_size` bytes after its
+            // header, in bounds; we copy through raw pointers and form no
+            // reference into the region.
+            unsafe {
+                let dst = self.slot_ptr(slot).add(SLOT_HEADER);
+                core::ptr::copy_nonoverlapping(src.as_ptr(), dst, src.len());
+            }
+        }
+
+        /// Copies `n` payload bytes of `slot` to `dst`.
+        ///
+        /// # Safety
+        /// `n <= slot_size`, `slot < capacity`, `dst` valid for `n` bytes of writes.
+        #[inline]
+        pub(crate) unsafe fn read_payload(&self, slot: usize, dst: *mut u8, n: usize) {
+            debug_assert!(n <= self.geometry.slot_size() as usize);
+            // SAFETY: in bounds as above; the bytes are copied out, never borrowed.
+            // A hostile writer can change them mid-copy: we get garbage, not UB
+            // (every bit pattern of u8 is valid), and the caller validates nothing
+            // from the payload.
+            unsafe {
+                let src = self.slot_ptr(slot).add(SLOT_HEADER);
+                core::ptr::copy_nonoverlapping(src, dst, n);
+            }
+        }
+    }
+
+    /// Keeps the header size in one place for the loom twin and the tests.
+    const _: () = assert!(HEADER_SIZE % 128 == 0 && offset::SLOTS == HEADER_SIZE);
+}
+
+#[cfg(loom)]
+mod heap {
+    use super::*;
+    use crate::layout::HEADER_SIZE;
+    use loom::cell::UnsafeCell;
+    use std::boxed::Box;
+    use std::sync::Arc;
+    use std::vec::Vec;
+
+    struct Inner {
+        words: Box<[AtomicU32]>,
+        cells: Box<[AtomicIndex]>,
+        stamps: Box<[AtomicU32]>,
+        lens: Box<[AtomicU32]>,
+        payloads: Box<[UnsafeCell<Box<[u8]>>]>,
+    }
+
+    /// Loom twin of the mapped region: the same accessors over heap atomics.
+    #[derive(Clone)]
+    pub struct Region {
+        inner: Arc<Inner>,
+        geometry: Geometry,
+    }
+
+    impl core::fmt::Debug for Region {
+        fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+            f.debug_struct("Region").field("geometry", &self.geometry).finish()
+        }
+    }
+
+    impl Region {
+        /// A zeroed heap region of `geometry`, with its slots initialised.
+        pub fn new_heap(geometry: Geometry) -> Self {
+            let cap = geometry.capacity() as usize;
+            let slot = geometry.slot_size() as usize;
+            let inner = Inner {
+                words: (0..HEADER_SIZE / 4).map(|_| AtomicU32::new(0)).collect(),
+                cells: (0..HEADER_SIZE / 8).map(|_| AtomicIndex::new(0)).collect(),
+                stamps: (0..cap).map(|_| AtomicU32::new(0)).collect(),
+                lens: (0..cap).map(|_| AtomicU32::new(0)).collect(),
+                payloads: (0..cap)
+                    .map(|_| UnsafeCell::new(std::vec![0u8; slot].into_boxed_slice()))
+                    .collect::<Vec<_>>()
+                    .into_boxed_slice(),
+            };
+            let region = Region { inner: Arc::new(inner), geometry };
+            crate::spsc::init_slots(&region);
+            region
+        }
+
+        /// The geometry.
+        pub fn geometry(&self) -> &Geometry {
+            &self.geometry
+        }
+        pub(crate) fn word(&self, off: usize) -> &AtomicU32 {
+            &self.inner.words[off / 4]
+        }
+        pub(crate) fn index(&self, off: usize) -> &AtomicIndex {
+            &self.inner.cells[off / 8]
+        }
+        pub(crate) fn stamp(&self, slot: usize) -> &AtomicU32 {
+            &self.inner.stamps[slot]
+        }
+        pub(crate) fn len(&self, slot: usize) -> &AtomicU32 {
+            &self.inner.lens[slot]
+        }
+        /// # Safety
+        /// As for the raw region: `src.len() <= slot_size`, slot held by the producer.
+        pub(crate) unsafe fn write_payload(&self, slot: usize, src: &[u8]) {
+            // SAFETY: loom checks that no read of this cell races with the write.
+            self.inner.payloads[slot].with_mut(|p| unsafe { (*p)[..src.len()].copy_from_slice(src) });
+        }
+        /// # Safety
+        /// As for the raw region: `n <= slot_size`, `dst` valid for `n` bytes.
+        pub(crate) unsafe fn read_payload(&self, slot: usize, dst: *mut u8, n: usize) {
+            self.inner.payloads[slot].with(|p| {
+                // SAFETY: loom checks for a racing write; `dst` valid by contract.
+                unsafe { core::ptr::copy_nonoverlapping((*p).as_ptr(), dst, n) }
+            });
+        }
+    }
+}

@@ -1,0 +1,206 @@
+//! The reading end of the SPSC ring.
+
+use super::{bump, empty_stamp, full_stamp, record_poison, PopError, Violation};
+use crate::layout::offset;
+use crate::region::Region;
+use crate::sync::{Index, Ordering};
+use bytemuck::Pod;
+use core::mem::size_of;
+
+/// The single consumer of an SPSC ring.
+///
+/// Holds its cursor privately; the `head` cell in the region is published for
+/// the producer (free-space checks) and for a successor after a crash.
+#[derive(Debug)]
+pub struct Consumer {
+    region: Region,
+    /// Next position to read. Private.
+    head: Index,
+    capacity: u32,
+    mask: usize,
+    slot_size: usize,
+    poisoned: Option<Violation>,
+}
+
+impl Consumer {
+    /// Takes the consumer side of `region`, resuming at the published head.
+    ///
+    /// A predecessor that died after copying a message out but before
+    /// publishing its head leaves that message to be delivered again: this is
+    /// the one redelivery window (see `docs/guarantees.md`).
+    ///
+    /// # Errors
+    /// [`Violation::Cursors`] if the stamp at the published head is neither
+    /// full nor empty for that position.
+    pub fn attach(region: Region) -> Result<Self, Violation> {
+        let capacity = region.geometry().capacity();
+        let mask = capacity as usize - 1;
+        let head = region.index(offset::HEAD).load(Ordering::Relaxed);
+        // Acquire: pairs with the producer's Release store of the stamp.
+        let stamp = region.stamp(head as usize & mask).load(Ordering::Acquire);
+        if stamp != full_stamp(head) && stamp != empty_stamp(head, capacity) {
+            let tail = region.index(offset::TAIL).load(Ordering::Relaxed);
+            return Err(Violation::Cursors { head, tail });
+        }
+        region.word(offset::CONSUMER_CLOSED).store(0, Ordering::Relaxed);
+        let slot_size = region.geometry().slot_size() as usize;
+        Ok(Consumer { region, head, capacity, mask, slot_size, poisoned: None })
+    }
+
+    /// The region this consumer reads.
+    pub fn region(&self) -> &Region {
+        &self.region
+    }
+
+    /// Largest message, in bytes.
+    pub fn slot_size(&self) -> usize {
+        self.slot_size
+    }
+
+    /// The violation that poisoned this consumer, if any.
+    pub fn poisoned(&self) -> Option<Violation> {
+        self.poisoned
+    }
+
+    fn poison(&mut self, v: Violation) -> PopError {
+        self.poisoned = Some(v);
+        record_poison(&self.region, offset::CONSUMER_POISON);
+        PopError::Poisoned(v)
+    }
+
+    /// Checks position `pos` and returns its slot and validated length.
+    /// Reads the stamp once and the length once; uses only those locals.
+    #[inline]
+    fn peek(&mut self, pos: Index) -> Result<(usize, usize), PopError> {
+        if let Some(v) = self.poisoned {
+            return Err(PopError::Poisoned(v));
+        }
+        let slot = pos as usize & self.mask;
+        // Acquire: pairs with the producer's Release store of the stamp (or its
+        // Release fence before a batch of Relaxed stamp stores).
+        let stamp = self.region.stamp(slot).load(Ordering::Acquire);
+        if stamp == full_stamp(pos) {
+            let len = self.region.len(slot).load(Ordering::Relaxed);
+            if len as usize > self.slot_size {
+                return Err(self.poison(Violation::Length { position: pos, found: len }));
+            }
+            Ok((slot, len as usize))
+        } else if stamp == empty_stamp(pos, self.capacity) {
+            Err(PopError::Empty)
+        } else {
+            Err(self.poison(Violation::Stamp { position: pos, found: stamp }))
+        }
+    }
+
+    /// Releases `n` slots to the producer.
+    #[inline]
+    fn advance(&mut self, n: usize) {
+        self.head = self.head.wrapping_add(n as Index);
+        // Release: pairs with the producer's Acquire load of HEAD in `free`, so
+        // our payload copies happen before it overwrites these slots.
+        self.region.index(offset::HEAD).store(self.head, Ordering::Release);
+    }
+
+    fn empty(&self) -> PopError {
+        bump(&self.region, offset::EMPTY_COUNT);
+        PopError::Empty
+    }
+
+    /// Dequeues one message into `buf`, returning its length.
+    ///
+    /// # Errors
+    /// [`PopError::Empty`]; [`PopError::Size`] if the message is longer than
+    /// `buf` (it stays queued); [`PopError::Poisoned`].
+    #[inline]
+    pub fn try_pop(&mut self, buf: &mut [u8]) -> Result<usize, PopError> {
+        let (slot, len) = match self.peek(self.head) {
+            Err(PopError::Empty) => return Err(self.empty()),
+            other => other?,
+        };
+        if len > buf.len() {
+            return Err(PopError::Size { len, capacity: buf.len() });
+        }
+        // SAFETY: len <= slot_size (validated in peek) and <= buf.len(); slot masked.
+        unsafe { self.region.read_payload(slot, buf.as_mut_ptr(), len) };
+        self.advance(1);
+        Ok(len)
+    }
+
+    /// Dequeues one message of exactly `size_of::<T>()` bytes as a `T`.
+    ///
+    /// # Errors
+    /// As [`Consumer::try_pop`]; [`PopError::Size`] if the message has another
+    /// length (it stays queued).
+    #[inline]
+    pub fn try_pop_value<T: Pod>(&mut self) -> Result<T, PopError> {
+        let mut value = T::zeroed();
+        let len = self.pop_exact(bytemuck::bytes_of_mut(&mut value))?;
+        debug_assert_eq!(len, size_of::<T>());
+        Ok(value)
+    }
+
+    fn pop_exact(&mut self, buf: &mut [u8]) -> Result<usize, PopError> {
+        let (slot, len) = match self.peek(self.head) {
+            Err(PopError::Empty) => return Err(self.empty()),
+            other => other?,
+        };
+        if len != buf.len() {
+            return Err(PopError::Size { len, capacity: buf.len() });
+        }
+        // SAFETY: len == buf.len() <= slot_size (validated in peek); slot masked.
+        unsafe { self.region.read_payload(slot, buf.as_mut_ptr(), len) };
+        self.advance(1);
+        Ok(len)
+    }
+
+    /// Dequeues up to `out.len()` messages of `size_of::<T>()` bytes each and
+    /// releases their slots with one store of the head. Stops early at an
+    /// empty slot or a message of another size. Messages copied before a
+    /// violation is met are returned (the violation is reported by the next call).
+    ///
+    /// # Errors
+    /// [`PopError::Empty`] if `out` is non-empty and no message is ready;
+    /// [`PopError::Size`] or [`PopError::Poisoned`] if the first message is
+    /// unfit or impossible.
+    pub fn pop_slice<T: Pod>(&mut self, out: &mut [T]) -> Result<usize, PopError> {
+        let mut n = 0;
+        while n < out.len() {
+            let pos = self.head.wrapping_add(n as Index);
+            let (slot, len) = match self.peek(pos) {
+                Ok(ok) => ok,
+                Err(_) if n > 0 => break,
+                Err(PopError::Empty) => return Err(self.empty()),
+                Err(e) => return Err(e),
+            };
+            if len != size_of::<T>() {
+                if n > 0 {
+                    break;
+                }
+                return Err(PopError::Size { len, capacity: size_of::<T>() });
+            }
+            let dst = bytemuck::bytes_of_mut(&mut out[n]);
+            // SAFETY: len == size_of::<T>() == dst.len() <= slot_size; slot masked.
+            unsafe { self.region.read_payload(slot, dst.as_mut_ptr(), len) };
+            n += 1;
+        }
+        if n > 0 {
+            self.advance(n);
+        }
+        Ok(n)
+    }
+
+    /// Whether the producer has detached cleanly. A consumer that finds the ring
+    /// empty and then sees this must pop once more before concluding that the
+    /// queue is drained (the producer may have pushed just before closing).
+    pub fn producer_closed(&self) -> bool {
+        // Acquire: pairs with the producer's Release store in its Drop.
+        self.region.word(offset::PRODUCER_CLOSED).load(Ordering::Acquire) != 0
+    }
+}
+
+impl Drop for Consumer {
+    fn drop(&mut self) {
+        // Release: pairs with the producer's Acquire load in `consumer_closed`.
+        self.region.word(offset::CONSUMER_CLOSED).store(1, Ordering::Release);
+    }
+}

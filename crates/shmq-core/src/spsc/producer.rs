@@ -1,0 +1,223 @@
+//! The writing end of the SPSC ring.
+
+use super::{bump, empty_stamp, full_stamp, record_poison, PushError, Violation};
+use crate::layout::offset;
+use crate::region::Region;
+use crate::sync::{fence, Index, Ordering};
+use bytemuck::NoUninit;
+use core::mem::size_of;
+
+/// The single producer of an SPSC ring.
+///
+/// Holds its cursor privately: the `tail` cell in the region is written for
+/// observers and for a successor after a crash, never read back except by
+/// [`Producer::attach`].
+#[derive(Debug)]
+pub struct Producer {
+    region: Region,
+    /// Next position to write. Private; `tail - cached_head <= capacity`.
+    tail: Index,
+    /// Last validated consumer head, in `[previous cached_head, tail]`.
+    cached_head: Index,
+    capacity: Index,
+    mask: usize,
+    slot_size: usize,
+    poisoned: Option<Violation>,
+}
+
+impl Producer {
+    /// Takes the producer side of `region`, resuming where the ring stands.
+    ///
+    /// A predecessor that died between publishing a slot (its stamp) and
+    /// publishing its tail is recovered from: the stamps, not the tail cell,
+    /// decide where writing resumes, so nothing committed is overwritten.
+    /// Exclusivity (one producer at a time) is the caller's job: the platform
+    /// crate holds a role lock. Two producers at once cannot cause undefined
+    /// behaviour, only garbled traffic.
+    ///
+    /// # Errors
+    /// [`Violation::Cursors`] if the published head, tail and stamps describe
+    /// no state an honest ring can be in.
+    pub fn attach(region: Region) -> Result<Self, Violation> {
+        let capacity = Index::from(region.geometry().capacity());
+        let mask = capacity as usize - 1;
+        // Acquire: pairs with the consumer's Release store of HEAD in `advance`.
+        let head = region.index(offset::HEAD).load(Ordering::Acquire);
+        let published = region.index(offset::TAIL).load(Ordering::Relaxed);
+        let bad = Violation::Cursors { head, tail: published };
+        // A consumer may have taken a message whose tail was never published.
+        let ahead = head.wrapping_sub(published);
+        let mut tail = if ahead != 0 && ahead <= capacity { head } else { published };
+        if tail.wrapping_sub(head) > capacity {
+            return Err(bad);
+        }
+        // Bounded: every step moves `tail` one further from `head`, at most `capacity`.
+        while tail.wrapping_sub(head) < capacity {
+            let slot = tail as usize & mask;
+            // Acquire: pairs with the predecessor's Release store of the stamp.
+            let stamp = region.stamp(slot).load(Ordering::Acquire);
+            if stamp == full_stamp(tail) {
+                tail = tail.wrapping_add(1);
+            } else if stamp == empty_stamp(tail, capacity as u32) {
+                break;
+            } else {
+                return Err(bad);
+            }
+        }
+        region.index(offset::TAIL).store(tail, Ordering::Relaxed);
+        region.word(offset::PRODUCER_CLOSED).store(0, Ordering::Relaxed);
+        let slot_size = region.geometry().slot_size() as usize;
+        Ok(Producer { region, tail, cached_head: head, capacity, mask, slot_size, poisoned: None })
+    }
+
+    /// The region this producer writes.
+    pub fn region(&self) -> &Region {
+        &self.region
+    }
+
+    /// Largest message, in bytes.
+    pub fn slot_size(&self) -> usize {
+        self.slot_size
+    }
+
+    /// Number of slots.
+    pub fn capacity(&self) -> usize {
+        self.capacity as usize
+    }
+
+    /// The violation that poisoned this producer, if any.
+    pub fn poisoned(&self) -> Option<Violation> {
+        self.poisoned
+    }
+
+    /// Free slots, re-reading the consumer's head only if fewer than `want`
+    /// are known to be free.
+    fn free(&mut self, want: Index) -> Result<Index, PushError> {
+        if let Some(v) = self.poisoned {
+            return Err(PushError::Poisoned(v));
+        }
+        let known = self.capacity - self.tail.wrapping_sub(self.cached_head);
+        if known >= want {
+            return Ok(known);
+        }
+        // Acquire: pairs with the consumer's Release store of HEAD, so its reads
+        // of the slots it released happen before we overwrite them.
+        let head = self.region.index(offset::HEAD).load(Ordering::Acquire);
+        let span = self.tail.wrapping_sub(self.cached_head);
+        if head.wrapping_sub(self.cached_head) > span {
+            let v = Violation::Head { found: head, tail: self.tail };
+            self.poisoned = Some(v);
+            record_poison(&self.region, offset::PRODUCER_POISON);
+            return Err(PushError::Poisoned(v));
+        }
+        self.cached_head = head;
+        Ok(self.capacity - self.tail.wrapping_sub(head))
+    }
+
+    fn full(&self) -> PushError {
+        bump(&self.region, offset::FULL_COUNT);
+        PushError::Full
+    }
+
+    /// Writes length and payload of position `pos` (not yet published).
+    #[inline]
+    fn write(&self, pos: Index, msg: &[u8]) {
+        let slot = pos as usize & self.mask;
+        self.region.len(slot).store(msg.len() as u32, Ordering::Relaxed);
+        // SAFETY: msg.len() <= slot_size (checked by every caller), slot masked,
+        // and the slot is free: `free` saw the consumer release it.
+        unsafe { self.region.write_payload(slot, msg) };
+    }
+
+    /// Enqueues one message of `0..=slot_size` bytes.
+    ///
+    /// # Errors
+    /// [`PushError::Full`], [`PushError::TooLarge`] or [`PushError::Poisoned`];
+    /// nothing is enqueued in each case.
+    ///
+    /// # Example
+    /// ```
+    /// # use shmq_core::{layout::{Geometry, QueueKind}, testing::HeapRegion, spsc::{Consumer, Producer}};
+    /// let heap = HeapRegion::new(Geometry::new(QueueKind::Spsc, 4, 16).unwrap());
+    /// let mut tx = Producer::attach(heap.region()).unwrap();
+    /// let mut rx = Consumer::attach(heap.region()).unwrap();
+    /// tx.try_push(b"hello").unwrap();
+    /// let mut buf = [0u8; 16];
+    /// let n = rx.try_pop(&mut buf).unwrap();
+    /// assert_eq!(&buf[..n], b"hello");
+    /// ```
+    #[inline]
+    pub fn try_push(&mut self, msg: &[u8]) -> Result<(), PushError> {
+        if msg.len() > self.slot_size {
+            return Err(PushError::TooLarge { len: msg.len(), max: self.slot_size });
+        }
+        if self.free(1)? == 0 {
+            return Err(self.full());
+        }
+        let pos = self.tail;
+        self.write(pos, msg);
+        let slot = pos as usize & self.mask;
+        // Release: pairs with the consumer's Acquire load of this stamp in `peek`.
+        self.region.stamp(slot).store(full_stamp(pos), Ordering::Release);
+        self.tail = pos.wrapping_add(1);
+        self.region.index(offset::TAIL).store(self.tail, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Enqueues one plain-data value as a message of `size_of::<T>()` bytes.
+    ///
+    /// # Errors
+    /// As [`Producer::try_push`].
+    #[inline]
+    pub fn try_push_value<T: NoUninit>(&mut self, value: &T) -> Result<(), PushError> {
+        self.try_push(bytemuck::bytes_of(value))
+    }
+
+    /// Enqueues as many of `items` as fit, one message each, and publishes
+    /// them together: all payloads first, then one Release fence, then the
+    /// stamps. Returns how many were enqueued (a prefix of `items`).
+    ///
+    /// # Errors
+    /// [`PushError::Full`] if `items` is non-empty and not one fits;
+    /// [`PushError::TooLarge`] if `T` is larger than a slot; poisoned.
+    pub fn push_slice<T: NoUninit>(&mut self, items: &[T]) -> Result<usize, PushError> {
+        if size_of::<T>() > self.slot_size {
+            return Err(PushError::TooLarge { len: size_of::<T>(), max: self.slot_size });
+        }
+        let want = items.len().min(self.capacity as usize) as Index;
+        let n = self.free(want)?.min(want) as usize;
+        if n == 0 {
+            return if items.is_empty() { Ok(0) } else { Err(self.full()) };
+        }
+        let start = self.tail;
+        for (i, item) in items[..n].iter().enumerate() {
+            self.write(start.wrapping_add(i as Index), bytemuck::bytes_of(item));
+        }
+        // Release: pairs with the consumer's Acquire load of any of the stamps below.
+        fence(Ordering::Release);
+        for i in 0..n as Index {
+            let pos = start.wrapping_add(i);
+            self.region.stamp(pos as usize & self.mask).store(full_stamp(pos), Ordering::Relaxed);
+        }
+        self.tail = start.wrapping_add(n as Index);
+        self.region.index(offset::TAIL).store(self.tail, Ordering::Relaxed);
+        Ok(n)
+    }
+
+    /// Whether the consumer has detached cleanly (its `closed` word is set).
+    ///
+    /// A consumer that died does not set it: the platform crate also checks
+    /// the consumer's role lock.
+    pub fn consumer_closed(&self) -> bool {
+        // Acquire: pairs with the consumer's Release store in its Drop.
+        self.region.word(offset::CONSUMER_CLOSED).load(Ordering::Acquire) != 0
+    }
+}
+
+impl Drop for Producer {
+    fn drop(&mut self) {
+        // Release: pairs with the consumer's Acquire load in `producer_closed`,
+        // so a consumer that sees "closed" also sees every stamp we stored.
+        self.region.word(offset::PRODUCER_CLOSED).store(1, Ordering::Release);
+    }
+}

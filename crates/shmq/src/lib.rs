@@ -1,0 +1,1 @@
+//! Named shared-memory queues between processes (platform crate; work in progress).
