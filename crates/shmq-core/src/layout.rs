@@ -70,8 +70,8 @@ pub mod offset {
     pub const FULL_COUNT: usize = PRODUCER_LINE + 8;
     /// Index cell: violations the producer detected.
     pub const PRODUCER_POISON: usize = PRODUCER_LINE + 16;
-    /// `u32`: 1 once the producer detached cleanly, 0 while attached.
-    pub const PRODUCER_CLOSED: usize = PRODUCER_LINE + 24;
+    /// `u32` [`super::EndpointState`] of the producer role.
+    pub const PRODUCER_STATE: usize = PRODUCER_LINE + 24;
 
     /// Start of the consumer's line (128 bytes, written only by the consumer).
     pub const CONSUMER_LINE: usize = 256;
@@ -81,8 +81,8 @@ pub mod offset {
     pub const EMPTY_COUNT: usize = CONSUMER_LINE + 8;
     /// Index cell: violations the consumer detected.
     pub const CONSUMER_POISON: usize = CONSUMER_LINE + 16;
-    /// `u32`: 1 once the consumer detached cleanly, 0 while attached.
-    pub const CONSUMER_CLOSED: usize = CONSUMER_LINE + 24;
+    /// `u32` [`super::EndpointState`] of the consumer role.
+    pub const CONSUMER_STATE: usize = CONSUMER_LINE + 24;
 
     /// Start of the line reserved for wait/wake words (futex parking).
     pub const WAIT_LINE: usize = 384;
@@ -112,6 +112,40 @@ impl QueueKind {
         match code {
             1 => Some(QueueKind::Spsc),
             _ => None,
+        }
+    }
+}
+
+/// What an endpoint role's state word says (informational: it is written by
+/// the role's holder, so the platform crate confirms "attached" with the role's
+/// kernel lock, which a dead process cannot hold).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum EndpointState {
+    /// No endpoint has ever taken the role (value 0, the initial state).
+    Never,
+    /// An endpoint took the role and has not detached (value 1). It may have died.
+    Attached,
+    /// The last endpoint detached cleanly (value 2).
+    Closed,
+    /// Any other value: written by a buggy or hostile peer.
+    Invalid(u32),
+}
+
+impl EndpointState {
+    /// Value of [`EndpointState::Never`].
+    pub const NEVER: u32 = 0;
+    /// Value of [`EndpointState::Attached`].
+    pub const ATTACHED: u32 = 1;
+    /// Value of [`EndpointState::Closed`].
+    pub const CLOSED: u32 = 2;
+
+    /// Decodes a state word.
+    pub const fn from_word(word: u32) -> Self {
+        match word {
+            Self::NEVER => EndpointState::Never,
+            Self::ATTACHED => EndpointState::Attached,
+            Self::CLOSED => EndpointState::Closed,
+            other => EndpointState::Invalid(other),
         }
     }
 }
@@ -147,11 +181,16 @@ impl Geometry {
         if total > MAX_TOTAL_SIZE {
             return Err(LayoutError::SizeOverflow);
         }
-        let (Ok(stride), Ok(total_size)) = (usize::try_from(stride), usize::try_from(total))
-        else {
+        let (Ok(stride), Ok(total_size)) = (usize::try_from(stride), usize::try_from(total)) else {
             return Err(LayoutError::SizeOverflow);
         };
-        Ok(Geometry { kind, capacity, slot_size, stride, total_size })
+        Ok(Geometry {
+            kind,
+            capacity,
+            slot_size,
+            stride,
+            total_size,
+        })
     }
 
     /// The queue kind.
@@ -350,7 +389,11 @@ pub unsafe fn validate(
     let header = (u64::from(hi) << 32) | u64::from(lo);
     let computed = geometry.total_size as u64;
     if header != computed || mapped < geometry.total_size {
-        return Err(LayoutError::SizeMismatch { header, computed, mapped });
+        return Err(LayoutError::SizeMismatch {
+            header,
+            computed,
+            mapped,
+        });
     }
     Ok(geometry)
 }
@@ -382,8 +425,6 @@ pub unsafe fn init(base: *mut u8, geometry: &Geometry, creator_pid: u32) {
     word(offset::TOTAL_SIZE_LO).store(total as u32, Ordering::Relaxed);
     word(offset::TOTAL_SIZE_HI).store((total >> 32) as u32, Ordering::Relaxed);
     word(offset::CREATOR_PID).store(creator_pid, Ordering::Relaxed);
-    word(offset::PRODUCER_CLOSED).store(1, Ordering::Relaxed);
-    word(offset::CONSUMER_CLOSED).store(1, Ordering::Relaxed);
     // SAFETY: same region, geometry describes it.
     let region = unsafe { crate::region::Region::from_raw(base, *geometry) };
     crate::spsc::init_slots(&region);

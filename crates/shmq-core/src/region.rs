@@ -10,10 +10,10 @@
 use crate::layout::Geometry;
 use crate::sync::{AtomicIndex, AtomicU32};
 
-#[cfg(not(loom))]
-pub use raw::Region;
 #[cfg(loom)]
 pub use heap::Region;
+#[cfg(not(loom))]
+pub use raw::Region;
 
 #[cfg(not(loom))]
 mod raw {
@@ -162,7 +162,9 @@ mod heap {
 
     impl core::fmt::Debug for Region {
         fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-            f.debug_struct("Region").field("geometry", &self.geometry).finish()
+            f.debug_struct("Region")
+                .field("geometry", &self.geometry)
+                .finish()
         }
     }
 
@@ -181,7 +183,10 @@ mod heap {
                     .collect::<Vec<_>>()
                     .into_boxed_slice(),
             };
-            let region = Region { inner: Arc::new(inner), geometry };
+            let region = Region {
+                inner: Arc::new(inner),
+                geometry,
+            };
             crate::spsc::init_slots(&region);
             region
         }
@@ -206,7 +211,8 @@ mod heap {
         /// As for the raw region: `src.len() <= slot_size`, slot held by the producer.
         pub(crate) unsafe fn write_payload(&self, slot: usize, src: &[u8]) {
             // SAFETY: loom checks that no read of this cell races with the write.
-            self.inner.payloads[slot].with_mut(|p| unsafe { (*p)[..src.len()].copy_from_slice(src) });
+            self.inner.payloads[slot]
+                .with_mut(|p| unsafe { (*p)[..src.len()].copy_from_slice(src) });
         }
         /// # Safety
         /// As for the raw region: `n <= slot_size`, `dst` valid for `n` bytes.

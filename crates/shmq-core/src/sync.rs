@@ -4,19 +4,19 @@
 //! `tests/loom_*.rs` explore the real algorithm code; otherwise they are
 //! `core::sync::atomic`. Nothing else in the crate imports atomics directly.
 
-#[cfg(loom)]
-pub(crate) use loom::sync::atomic::{fence, AtomicU32, Ordering};
 #[cfg(not(loom))]
 pub(crate) use core::sync::atomic::{fence, AtomicU32, Ordering};
+#[cfg(loom)]
+pub(crate) use loom::sync::atomic::{fence, AtomicU32, Ordering};
 
-#[cfg(all(loom, target_has_atomic = "64"))]
-pub(crate) use loom::sync::atomic::AtomicU64 as AtomicIndex;
+#[cfg(all(not(loom), not(target_has_atomic = "64")))]
+pub(crate) use core::sync::atomic::AtomicU32 as AtomicIndex;
 #[cfg(all(not(loom), target_has_atomic = "64"))]
 pub(crate) use core::sync::atomic::AtomicU64 as AtomicIndex;
 #[cfg(all(loom, not(target_has_atomic = "64")))]
 pub(crate) use loom::sync::atomic::AtomicU32 as AtomicIndex;
-#[cfg(all(not(loom), not(target_has_atomic = "64")))]
-pub(crate) use core::sync::atomic::AtomicU32 as AtomicIndex;
+#[cfg(all(loom, target_has_atomic = "64"))]
+pub(crate) use loom::sync::atomic::AtomicU64 as AtomicIndex;
 
 /// A queue position or counter as stored in the region.
 ///

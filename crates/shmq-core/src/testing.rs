@@ -43,7 +43,11 @@ mod raw {
             core::mem::forget(v);
             // SAFETY: `base` holds total_size zeroed bytes, 8-aligned, owned by us.
             unsafe { init(base, &geometry, 0) };
-            HeapRegion { base, words, geometry }
+            HeapRegion {
+                base,
+                words,
+                geometry,
+            }
         }
 
         /// A handle to the region. The `HeapRegion` must outlive every handle,

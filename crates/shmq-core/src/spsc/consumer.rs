@@ -1,7 +1,7 @@
 //! The reading end of the SPSC ring.
 
 use super::{bump, empty_stamp, full_stamp, record_poison, PopError, Violation};
-use crate::layout::offset;
+use crate::layout::{offset, EndpointState};
 use crate::region::Region;
 use crate::sync::{Index, Ordering};
 use bytemuck::Pod;
@@ -42,9 +42,18 @@ impl Consumer {
             let tail = region.index(offset::TAIL).load(Ordering::Relaxed);
             return Err(Violation::Cursors { head, tail });
         }
-        region.word(offset::CONSUMER_CLOSED).store(0, Ordering::Relaxed);
+        region
+            .word(offset::CONSUMER_STATE)
+            .store(EndpointState::ATTACHED, Ordering::Relaxed);
         let slot_size = region.geometry().slot_size() as usize;
-        Ok(Consumer { region, head, capacity, mask, slot_size, poisoned: None })
+        Ok(Consumer {
+            region,
+            head,
+            capacity,
+            mask,
+            slot_size,
+            poisoned: None,
+        })
     }
 
     /// The region this consumer reads.
@@ -82,13 +91,19 @@ impl Consumer {
         if stamp == full_stamp(pos) {
             let len = self.region.len(slot).load(Ordering::Relaxed);
             if len as usize > self.slot_size {
-                return Err(self.poison(Violation::Length { position: pos, found: len }));
+                return Err(self.poison(Violation::Length {
+                    position: pos,
+                    found: len,
+                }));
             }
             Ok((slot, len as usize))
         } else if stamp == empty_stamp(pos, self.capacity) {
             Err(PopError::Empty)
         } else {
-            Err(self.poison(Violation::Stamp { position: pos, found: stamp }))
+            Err(self.poison(Violation::Stamp {
+                position: pos,
+                found: stamp,
+            }))
         }
     }
 
@@ -98,7 +113,9 @@ impl Consumer {
         self.head = self.head.wrapping_add(n as Index);
         // Release: pairs with the producer's Acquire load of HEAD in `free`, so
         // our payload copies happen before it overwrites these slots.
-        self.region.index(offset::HEAD).store(self.head, Ordering::Release);
+        self.region
+            .index(offset::HEAD)
+            .store(self.head, Ordering::Release);
     }
 
     fn empty(&self) -> PopError {
@@ -118,7 +135,10 @@ impl Consumer {
             other => other?,
         };
         if len > buf.len() {
-            return Err(PopError::Size { len, capacity: buf.len() });
+            return Err(PopError::Size {
+                len,
+                capacity: buf.len(),
+            });
         }
         // SAFETY: len <= slot_size (validated in peek) and <= buf.len(); slot masked.
         unsafe { self.region.read_payload(slot, buf.as_mut_ptr(), len) };
@@ -145,7 +165,10 @@ impl Consumer {
             other => other?,
         };
         if len != buf.len() {
-            return Err(PopError::Size { len, capacity: buf.len() });
+            return Err(PopError::Size {
+                len,
+                capacity: buf.len(),
+            });
         }
         // SAFETY: len == buf.len() <= slot_size (validated in peek); slot masked.
         unsafe { self.region.read_payload(slot, buf.as_mut_ptr(), len) };
@@ -176,7 +199,10 @@ impl Consumer {
                 if n > 0 {
                     break;
                 }
-                return Err(PopError::Size { len, capacity: size_of::<T>() });
+                return Err(PopError::Size {
+                    len,
+                    capacity: size_of::<T>(),
+                });
             }
             let dst = bytemuck::bytes_of_mut(&mut out[n]);
             // SAFETY: len == size_of::<T>() == dst.len() <= slot_size; slot masked.
@@ -189,18 +215,27 @@ impl Consumer {
         Ok(n)
     }
 
-    /// Whether the producer has detached cleanly. A consumer that finds the ring
-    /// empty and then sees this must pop once more before concluding that the
-    /// queue is drained (the producer may have pushed just before closing).
-    pub fn producer_closed(&self) -> bool {
+    /// The producer role's state word. A consumer that finds the ring empty and
+    /// then sees [`EndpointState::Closed`] must pop once more before concluding
+    /// that the queue is drained (the producer may have pushed just before
+    /// closing; the Acquire here makes that push visible). A producer that died
+    /// stays [`EndpointState::Attached`]: the platform crate confirms with the
+    /// producer's role lock.
+    pub fn producer_state(&self) -> EndpointState {
         // Acquire: pairs with the producer's Release store in its Drop.
-        self.region.word(offset::PRODUCER_CLOSED).load(Ordering::Acquire) != 0
+        EndpointState::from_word(
+            self.region
+                .word(offset::PRODUCER_STATE)
+                .load(Ordering::Acquire),
+        )
     }
 }
 
 impl Drop for Consumer {
     fn drop(&mut self) {
-        // Release: pairs with the producer's Acquire load in `consumer_closed`.
-        self.region.word(offset::CONSUMER_CLOSED).store(1, Ordering::Release);
+        // Release: pairs with the producer's Acquire load in `consumer_state`.
+        self.region
+            .word(offset::CONSUMER_STATE)
+            .store(EndpointState::CLOSED, Ordering::Release);
     }
 }

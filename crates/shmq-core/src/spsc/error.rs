@@ -47,13 +47,19 @@ impl fmt::Display for Violation {
                 write!(f, "impossible stamp {found:#x} at position {position}")
             }
             Violation::Length { position, found } => {
-                write!(f, "length {found} exceeds the slot size at position {position}")
+                write!(
+                    f,
+                    "length {found} exceeds the slot size at position {position}"
+                )
             }
             Violation::Head { found, tail } => {
                 write!(f, "consumer head {found} is outside the ring (tail {tail})")
             }
             Violation::Cursors { head, tail } => {
-                write!(f, "inconsistent cursors on attach (head {head}, tail {tail})")
+                write!(
+                    f,
+                    "inconsistent cursors on attach (head {head}, tail {tail})"
+                )
             }
         }
     }

@@ -35,7 +35,7 @@ pub use consumer::Consumer;
 pub use error::{PopError, PushError, Violation};
 pub use producer::Producer;
 
-use crate::layout::offset;
+use crate::layout::{offset, EndpointState};
 use crate::region::Region;
 use crate::sync::{Index, Ordering};
 
@@ -55,7 +55,9 @@ pub(crate) const fn empty_stamp(pos: Index, capacity: u32) -> u32 {
 pub(crate) fn init_slots(region: &Region) {
     let cap = region.geometry().capacity();
     for slot in 0..cap as usize {
-        region.stamp(slot).store(empty_stamp(slot as Index, cap), Ordering::Relaxed);
+        region
+            .stamp(slot)
+            .store(empty_stamp(slot as Index, cap), Ordering::Relaxed);
         region.len(slot).store(0, Ordering::Relaxed);
     }
 }
@@ -64,7 +66,10 @@ pub(crate) fn init_slots(region: &Region) {
 #[inline]
 pub(crate) fn bump(region: &Region, off: usize) {
     let cell = region.index(off);
-    cell.store(cell.load(Ordering::Relaxed).wrapping_add(1), Ordering::Relaxed);
+    cell.store(
+        cell.load(Ordering::Relaxed).wrapping_add(1),
+        Ordering::Relaxed,
+    );
 }
 
 /// Records a violation in the region (sticky flag and the endpoint's counter).
@@ -77,7 +82,7 @@ pub(crate) fn record_poison(region: &Region, counter: usize) {
 ///
 /// Values are read Relaxed from words that peers write: they are informative,
 /// never used for a decision.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Stats {
     /// Messages enqueued (the producer's published tail).
     pub enqueued: Index,
@@ -93,10 +98,10 @@ pub struct Stats {
     pub consumer_poisoned: Index,
     /// Whether any endpoint ever poisoned this region.
     pub poisoned: bool,
-    /// Whether the producer detached cleanly (or never attached).
-    pub producer_closed: bool,
-    /// Whether the consumer detached cleanly (or never attached).
-    pub consumer_closed: bool,
+    /// The producer role's state word.
+    pub producer: EndpointState,
+    /// The consumer role's state word.
+    pub consumer: EndpointState,
 }
 
 impl Stats {
@@ -112,8 +117,12 @@ impl Stats {
             producer_poisoned: i(offset::PRODUCER_POISON),
             consumer_poisoned: i(offset::CONSUMER_POISON),
             poisoned: w(offset::POISONED),
-            producer_closed: w(offset::PRODUCER_CLOSED),
-            consumer_closed: w(offset::CONSUMER_CLOSED),
+            producer: EndpointState::from_word(
+                region.word(offset::PRODUCER_STATE).load(Ordering::Relaxed),
+            ),
+            consumer: EndpointState::from_word(
+                region.word(offset::CONSUMER_STATE).load(Ordering::Relaxed),
+            ),
         }
     }
 }

@@ -1,7 +1,7 @@
 //! The writing end of the SPSC ring.
 
 use super::{bump, empty_stamp, full_stamp, record_poison, PushError, Violation};
-use crate::layout::offset;
+use crate::layout::{offset, EndpointState};
 use crate::region::Region;
 use crate::sync::{fence, Index, Ordering};
 use bytemuck::NoUninit;
@@ -44,10 +44,17 @@ impl Producer {
         // Acquire: pairs with the consumer's Release store of HEAD in `advance`.
         let head = region.index(offset::HEAD).load(Ordering::Acquire);
         let published = region.index(offset::TAIL).load(Ordering::Relaxed);
-        let bad = Violation::Cursors { head, tail: published };
+        let bad = Violation::Cursors {
+            head,
+            tail: published,
+        };
         // A consumer may have taken a message whose tail was never published.
         let ahead = head.wrapping_sub(published);
-        let mut tail = if ahead != 0 && ahead <= capacity { head } else { published };
+        let mut tail = if ahead != 0 && ahead <= capacity {
+            head
+        } else {
+            published
+        };
         if tail.wrapping_sub(head) > capacity {
             return Err(bad);
         }
@@ -65,9 +72,19 @@ impl Producer {
             }
         }
         region.index(offset::TAIL).store(tail, Ordering::Relaxed);
-        region.word(offset::PRODUCER_CLOSED).store(0, Ordering::Relaxed);
+        region
+            .word(offset::PRODUCER_STATE)
+            .store(EndpointState::ATTACHED, Ordering::Relaxed);
         let slot_size = region.geometry().slot_size() as usize;
-        Ok(Producer { region, tail, cached_head: head, capacity, mask, slot_size, poisoned: None })
+        Ok(Producer {
+            region,
+            tail,
+            cached_head: head,
+            capacity,
+            mask,
+            slot_size,
+            poisoned: None,
+        })
     }
 
     /// The region this producer writes.
@@ -105,7 +122,10 @@ impl Producer {
         let head = self.region.index(offset::HEAD).load(Ordering::Acquire);
         let span = self.tail.wrapping_sub(self.cached_head);
         if head.wrapping_sub(self.cached_head) > span {
-            let v = Violation::Head { found: head, tail: self.tail };
+            let v = Violation::Head {
+                found: head,
+                tail: self.tail,
+            };
             self.poisoned = Some(v);
             record_poison(&self.region, offset::PRODUCER_POISON);
             return Err(PushError::Poisoned(v));
@@ -123,7 +143,9 @@ impl Producer {
     #[inline]
     fn write(&self, pos: Index, msg: &[u8]) {
         let slot = pos as usize & self.mask;
-        self.region.len(slot).store(msg.len() as u32, Ordering::Relaxed);
+        self.region
+            .len(slot)
+            .store(msg.len() as u32, Ordering::Relaxed);
         // SAFETY: msg.len() <= slot_size (checked by every caller), slot masked,
         // and the slot is free: `free` saw the consumer release it.
         unsafe { self.region.write_payload(slot, msg) };
@@ -149,7 +171,10 @@ impl Producer {
     #[inline]
     pub fn try_push(&mut self, msg: &[u8]) -> Result<(), PushError> {
         if msg.len() > self.slot_size {
-            return Err(PushError::TooLarge { len: msg.len(), max: self.slot_size });
+            return Err(PushError::TooLarge {
+                len: msg.len(),
+                max: self.slot_size,
+            });
         }
         if self.free(1)? == 0 {
             return Err(self.full());
@@ -158,9 +183,13 @@ impl Producer {
         self.write(pos, msg);
         let slot = pos as usize & self.mask;
         // Release: pairs with the consumer's Acquire load of this stamp in `peek`.
-        self.region.stamp(slot).store(full_stamp(pos), Ordering::Release);
+        self.region
+            .stamp(slot)
+            .store(full_stamp(pos), Ordering::Release);
         self.tail = pos.wrapping_add(1);
-        self.region.index(offset::TAIL).store(self.tail, Ordering::Relaxed);
+        self.region
+            .index(offset::TAIL)
+            .store(self.tail, Ordering::Relaxed);
         Ok(())
     }
 
@@ -182,12 +211,19 @@ impl Producer {
     /// [`PushError::TooLarge`] if `T` is larger than a slot; poisoned.
     pub fn push_slice<T: NoUninit>(&mut self, items: &[T]) -> Result<usize, PushError> {
         if size_of::<T>() > self.slot_size {
-            return Err(PushError::TooLarge { len: size_of::<T>(), max: self.slot_size });
+            return Err(PushError::TooLarge {
+                len: size_of::<T>(),
+                max: self.slot_size,
+            });
         }
         let want = items.len().min(self.capacity as usize) as Index;
         let n = self.free(want)?.min(want) as usize;
         if n == 0 {
-            return if items.is_empty() { Ok(0) } else { Err(self.full()) };
+            return if items.is_empty() {
+                Ok(0)
+            } else {
+                Err(self.full())
+            };
         }
         let start = self.tail;
         for (i, item) in items[..n].iter().enumerate() {
@@ -197,27 +233,37 @@ impl Producer {
         fence(Ordering::Release);
         for i in 0..n as Index {
             let pos = start.wrapping_add(i);
-            self.region.stamp(pos as usize & self.mask).store(full_stamp(pos), Ordering::Relaxed);
+            self.region
+                .stamp(pos as usize & self.mask)
+                .store(full_stamp(pos), Ordering::Relaxed);
         }
         self.tail = start.wrapping_add(n as Index);
-        self.region.index(offset::TAIL).store(self.tail, Ordering::Relaxed);
+        self.region
+            .index(offset::TAIL)
+            .store(self.tail, Ordering::Relaxed);
         Ok(n)
     }
 
-    /// Whether the consumer has detached cleanly (its `closed` word is set).
+    /// The consumer role's state word.
     ///
-    /// A consumer that died does not set it: the platform crate also checks
-    /// the consumer's role lock.
-    pub fn consumer_closed(&self) -> bool {
+    /// A consumer that died stays [`EndpointState::Attached`]: the platform
+    /// crate confirms with the consumer's role lock.
+    pub fn consumer_state(&self) -> EndpointState {
         // Acquire: pairs with the consumer's Release store in its Drop.
-        self.region.word(offset::CONSUMER_CLOSED).load(Ordering::Acquire) != 0
+        EndpointState::from_word(
+            self.region
+                .word(offset::CONSUMER_STATE)
+                .load(Ordering::Acquire),
+        )
     }
 }
 
 impl Drop for Producer {
     fn drop(&mut self) {
-        // Release: pairs with the consumer's Acquire load in `producer_closed`,
+        // Release: pairs with the consumer's Acquire load in `producer_state`,
         // so a consumer that sees "closed" also sees every stamp we stored.
-        self.region.word(offset::PRODUCER_CLOSED).store(1, Ordering::Release);
+        self.region
+            .word(offset::PRODUCER_STATE)
+            .store(EndpointState::CLOSED, Ordering::Release);
     }
 }
