@@ -169,7 +169,7 @@ impl Geometry {
     /// `2..=MAX_CAPACITY`; [`LayoutError::SlotSize`] above [`MAX_SLOT_SIZE`];
     /// [`LayoutError::SizeOverflow`] if the total exceeds [`MAX_TOTAL_SIZE`] or `usize`.
     pub fn new(kind: QueueKind, capacity: u32, slot_size: u32) -> Result<Self, LayoutError> {
-        if !capacity.is_power_of_two() || capacity < 2 || capacity > MAX_CAPACITY {
+        if !capacity.is_power_of_two() || !(2..=MAX_CAPACITY).contains(&capacity) {
             return Err(LayoutError::Capacity { found: capacity });
         }
         if slot_size > MAX_SLOT_SIZE {
