@@ -11,7 +11,9 @@
 //! and returns a [`Geometry`] that the rest of the crate trusts. Nothing after
 //! validation re-reads a header field to size an access.
 
-use crate::sync::{AtomicU32, Index, Ordering};
+use crate::sync::Index;
+#[cfg(not(loom))]
+use crate::sync::{AtomicU32, Ordering};
 use core::fmt;
 use core::mem::size_of;
 
@@ -214,6 +216,7 @@ impl Geometry {
         self.total_size
     }
     /// Byte offset of slot `slot` (which must be `< capacity`).
+    #[cfg_attr(loom, allow(dead_code))]
     pub(crate) const fn slot_offset(&self, slot: usize) -> usize {
         offset::SLOTS + slot * self.stride
     }

@@ -210,16 +210,19 @@ mod heap {
         /// # Safety
         /// As for the raw region: `src.len() <= slot_size`, slot held by the producer.
         pub(crate) unsafe fn write_payload(&self, slot: usize, src: &[u8]) {
-            // SAFETY: loom checks that no read of this cell races with the write.
-            self.inner.payloads[slot]
-                .with_mut(|p| unsafe { (*p)[..src.len()].copy_from_slice(src) });
+            // loom checks that no read of this cell races with the write.
+            self.inner.payloads[slot].with_mut(|p| {
+                // SAFETY: `p` points to the cell's live Box; src.len() <= its length.
+                let dst = unsafe { &mut *p };
+                dst[..src.len()].copy_from_slice(src);
+            });
         }
         /// # Safety
         /// As for the raw region: `n <= slot_size`, `dst` valid for `n` bytes.
         pub(crate) unsafe fn read_payload(&self, slot: usize, dst: *mut u8, n: usize) {
             self.inner.payloads[slot].with(|p| {
                 // SAFETY: loom checks for a racing write; `dst` valid by contract.
-                unsafe { core::ptr::copy_nonoverlapping((*p).as_ptr(), dst, n) }
+                unsafe { core::ptr::copy_nonoverlapping((&*p).as_ptr(), dst, n) }
             });
         }
     }
