@@ -1,19 +1,57 @@
-//! A region on the heap, for tests, examples, Miri and loom (feature `testing`).
+//! A region on the heap, for tests, examples, Miri, loom and fuzzing
+//! (feature `testing`).
 //!
 //! Production code maps a file; tests that exercise the algorithm alone use
-//! this so the same code runs under Miri and loom.
+//! [`HeapRegion`] so the same code runs under Miri and loom. This module also
+//! holds what the proptest suite and the fuzz targets share: one operation
+//! enum, [`Op`], and one checker, [`ModelCheck`], that replays operations on a
+//! real ring and on a `VecDeque` model and compares every result.
 
-use crate::layout::Geometry;
 use crate::region::Region;
+use crate::spsc::full_stamp;
+use crate::sync::{Index, Ordering};
 
 #[cfg(not(loom))]
+pub use model::{ModelCheck, Op, Width};
+#[cfg(not(loom))]
 pub use raw::HeapRegion;
+
+/// Where a simulated producer crash stops inside one push (see [`crashed_push`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CrashPoint {
+    /// Length and payload written, stamp not stored: the message is not committed.
+    BeforeStamp,
+    /// Stamp stored (committed), the `tail` cell not yet updated.
+    BeforeTail,
+}
+
+/// Replays the stores that [`crate::spsc::Producer::try_push`] makes for
+/// position `pos`, stopping at `stop`, as a producer killed there leaves them.
+///
+/// Used to model a producer that dies in the middle of a push; the caller
+/// passes the position the dead producer was about to write (the number of
+/// messages it had pushed) and must not call this for a slot that is not free.
+/// `msg.len()` must not exceed the slot size.
+pub fn crashed_push(region: &Region, pos: Index, msg: &[u8], stop: CrashPoint) {
+    assert!(msg.len() <= region.geometry().slot_size() as usize);
+    let slot = pos as usize & (region.geometry().capacity() as usize - 1);
+    region.len(slot).store(msg.len() as u32, Ordering::Relaxed);
+    // SAFETY: msg.len() <= slot_size (asserted), slot masked, and the caller
+    // passes a position whose slot the consumer has released.
+    unsafe { region.write_payload(slot, msg) };
+    if stop == CrashPoint::BeforeStamp {
+        return;
+    }
+    // Release: pairs with the consumer's Acquire load of the stamp, as in try_push.
+    region.stamp(slot).store(full_stamp(pos), Ordering::Release);
+    // CrashPoint::BeforeTail: the `tail` cell is left as it was.
+}
 
 #[cfg(not(loom))]
 mod raw {
     use super::*;
-    use crate::layout::init;
-    use crate::sync::{AtomicU32, Ordering};
+    use crate::layout::{init, Geometry};
+    use crate::sync::{AtomicIndex, AtomicU32};
     use std::vec::Vec;
 
     /// Owns zeroed, 8-aligned heap memory initialised as a region.
@@ -58,6 +96,11 @@ mod raw {
             unsafe { Region::from_raw(self.base, self.geometry) }
         }
 
+        /// The geometry the region was created with.
+        pub fn geometry(&self) -> &Geometry {
+            &self.geometry
+        }
+
         /// Base pointer and length, e.g. to validate the header.
         pub fn as_ptr(&self) -> (*mut u8, usize) {
             (self.base, self.geometry.total_size())
@@ -70,6 +113,28 @@ mod raw {
             // SAFETY: in bounds and 4-aligned; shared words are accessed atomically.
             let word = unsafe { AtomicU32::from_ptr(self.base.add(off).cast()) };
             word.store(value, Ordering::Relaxed);
+        }
+
+        /// Stores `value` (truncated to an [`Index`]) into the index cell at
+        /// byte offset `off` (rounded down to a multiple of 8, modulo the
+        /// size), with an atomic of the cell's own width: what a hostile peer
+        /// does to `head`, `tail` and the counters. Miri reports racing atomic
+        /// accesses of different sizes, so tests use this for index cells and
+        /// [`HeapRegion::scribble`] for 32-bit words.
+        pub fn scribble_index(&self, off: usize, value: u64) {
+            let off = (off % self.geometry.total_size()) & !7;
+            // SAFETY: in bounds and 8-aligned (the base is 8-aligned); every bit
+            // pattern is a valid integer; accessed atomically like the real cell.
+            let cell = unsafe { AtomicIndex::from_ptr(self.base.add(off).cast()) };
+            cell.store(value as Index, Ordering::Relaxed);
+        }
+
+        /// Loads the 32-bit word at byte offset `off` (as [`HeapRegion::scribble`]).
+        pub fn peek(&self, off: usize) -> u32 {
+            let off = (off % self.geometry.total_size()) & !3;
+            // SAFETY: in bounds and 4-aligned; shared words are accessed atomically.
+            let word = unsafe { AtomicU32::from_ptr(self.base.add(off).cast()) };
+            word.load(Ordering::Relaxed)
         }
     }
 
@@ -89,7 +154,7 @@ pub struct HeapRegion(Region);
 #[cfg(loom)]
 impl HeapRegion {
     /// A fresh region of `geometry` with loom atomics.
-    pub fn new(geometry: Geometry) -> Self {
+    pub fn new(geometry: crate::layout::Geometry) -> Self {
         HeapRegion(Region::new_heap(geometry))
     }
     /// A handle to the region.
@@ -97,3 +162,6 @@ impl HeapRegion {
         self.0.clone()
     }
 }
+
+#[cfg(not(loom))]
+mod model;
