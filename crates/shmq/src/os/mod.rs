@@ -1,0 +1,15 @@
+//! The operating-system layer: named shared-memory files and role locks.
+//!
+//! One backend per OS, chosen at compile time (the memmap2 pattern). Only
+//! Linux is implemented: the role locks are open-file-description locks
+//! (`F_OFD_SETLK`), which other Unixes lack.
+
+#[cfg(target_os = "linux")]
+mod linux;
+#[cfg(target_os = "linux")]
+pub(crate) use linux::*;
+
+#[cfg(not(target_os = "linux"))]
+compile_error!(
+    "shmq supports Linux only for now: its role locks are open-file-description locks (F_OFD_SETLK)"
+);

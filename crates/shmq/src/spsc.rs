@@ -1,0 +1,613 @@
+//! Named single-producer single-consumer queues between processes.
+//!
+//! A [`Queue`] is a handle to a region in `/dev/shm`; from it a process takes
+//! the producer role ([`Queue::sender`]) or the consumer role
+//! ([`Queue::receiver`]), each at most once at a time across all processes.
+//! Messages are byte strings of `0..=slot_size` bytes (or plain-data values);
+//! they are delivered exactly once and in order while both ends live. A send
+//! to a full queue never overwrites anything: it fails (`try_send`) or waits
+//! (`send`, bounded by its timeout).
+//!
+//! # Roles and crashes
+//! Each role is an open-file-description lock (`F_OFD_SETLK`) on one byte of
+//! the backing file (byte 128 for the producer, 256 for the consumer). The
+//! kernel releases it when the holder exits, however it exits, so a role
+//! whose holder died can be taken again, by any process; the new endpoint
+//! resumes where the ring stands:
+//! - a new producer continues after the last message its predecessor
+//!   committed (the per-slot stamps decide, not the published tail), so
+//!   nothing committed is lost or overwritten; a message the predecessor was
+//!   writing when it died was never committed and is simply absent;
+//! - a new consumer starts at the head its predecessor last released. A
+//!   message that [`Receiver::try_recv`] returned to a consumer that then
+//!   died before acting on it is **not** delivered again (the head is
+//!   released inside `try_recv`, after the copy), and a consumer killed
+//!   inside `try_recv` between the copy and the release hands that one
+//!   message to its successor, which the dead consumer never returned to its
+//!   caller. Applications that need at-least-once delivery acknowledge
+//!   messages themselves.
+//!
+//! A process that forks while holding an endpoint shares the lock with the
+//! child (the lock belongs to the open file description, which `fork`
+//! duplicates): the role is freed only when both have exited. Descriptors
+//! are opened `O_CLOEXEC`, so `exec` does not leak them.
+//!
+//! # Disconnection
+//! The state word each endpoint writes ([`EndpointState`]) says whether the
+//! peer detached cleanly; the peer's role lock says whether it is still alive.
+//! A [`Receiver`] that finds the queue empty decides as follows:
+//! - producer state `Never` (no producer has attached yet): `Empty`;
+//! - `Closed` (the last producer dropped its `Sender`): it tries once more
+//!   (a message pushed just before closing becomes visible with the state)
+//!   and reports `Disconnected` if still empty;
+//! - `Attached` (or any invalid value): it asks the kernel whether the
+//!   producer lock is held (`F_OFD_GETLK`, a system call, hence rate
+//!   limited: [`Receiver::try_recv`] asks on every 64th consecutive empty
+//!   poll, [`Receiver::recv`] about once per millisecond of waiting and once
+//!   more when its timeout expires). If nobody holds it the producer died:
+//!   one more try, then `Disconnected`. Otherwise `Empty`.
+//!
+//! A [`Sender`] that finds the queue full applies the same rule to the
+//! consumer and reports `Disconnected` instead of `Full`. `Disconnected` is
+//! not sticky: a new peer may take the role and traffic resumes.
+//!
+//! # Untrusted peers
+//! Everything in the region may be written by a hostile peer at any time.
+//! The worst it can do is make this queue's calls fail (`Poisoned`, spurious
+//! `Disconnected`, `Empty`/`Full`, garbage payload bytes): no undefined
+//! behaviour, no panic, no wait beyond the timeout given. One exception is
+//! outside this crate's control: a peer with write access to the file can
+//! **truncate** it, after which touching the mapping raises `SIGBUS` and
+//! kills this process. Only processes of the same user can do that (the
+//! file is created `0600` and checked on open); sealed memfds, which cannot
+//! shrink, are the planned remedy.
+
+use crate::error::{Error, RecvTimeoutError, Role, SendTimeoutError, TryRecvError, TrySendError};
+use crate::os;
+use crate::region::{Mapping, RoleGuard};
+use bytemuck::{NoUninit, Pod};
+use shmq_core::layout::{EndpointState, Geometry, QueueKind};
+use shmq_core::spsc::{Consumer, PopError, Producer, PushError, Stats, Violation};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Consecutive failed polls of `try_send`/`try_recv` between two liveness checks.
+const LIVENESS_POLLS: u32 = 64;
+/// Waiting time of `send`/`recv` between two liveness checks.
+const LIVENESS_INTERVAL: Duration = Duration::from_millis(1);
+/// Default bound for [`Queue::open`] to wait for a creator to finish.
+pub const DEFAULT_READY_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// Geometry of a new queue.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Config {
+    /// Number of slots: a power of two in `2..=2^24`.
+    pub capacity: u32,
+    /// Largest message in bytes, up to `2^24`.
+    pub slot_size: u32,
+}
+
+impl Default for Config {
+    /// 1024 slots of 64 bytes.
+    fn default() -> Self {
+        Config {
+            capacity: 1024,
+            slot_size: 64,
+        }
+    }
+}
+
+/// Options for creating or opening a [`Queue`].
+///
+/// ```
+/// # let name = format!("shmq-doc-builder-{}", std::process::id());
+/// use std::time::Duration;
+/// let q = shmq::spsc::Queue::builder(&name).capacity(256).slot_size(32).create()?;
+/// let same = shmq::spsc::Queue::builder(&name)
+///     .ready_timeout(Duration::from_millis(100))
+///     .open()?;
+/// assert_eq!(same.capacity(), 256);
+/// # Ok::<(), shmq::Error>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct Builder {
+    name: String,
+    config: Config,
+    persist: bool,
+    ready_timeout: Duration,
+}
+
+impl Builder {
+    /// Options for the queue called `name`, with [`Config::default`].
+    pub fn new(name: &str) -> Self {
+        Builder {
+            name: name.to_owned(),
+            config: Config::default(),
+            persist: false,
+            ready_timeout: DEFAULT_READY_TIMEOUT,
+        }
+    }
+
+    /// Sets the whole geometry.
+    pub fn config(mut self, config: Config) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// Sets the number of slots (a power of two in `2..=2^24`).
+    pub fn capacity(mut self, capacity: u32) -> Self {
+        self.config.capacity = capacity;
+        self
+    }
+
+    /// Sets the largest message size in bytes.
+    pub fn slot_size(mut self, slot_size: u32) -> Self {
+        self.config.slot_size = slot_size;
+        self
+    }
+
+    /// Whether the created region outlives its creator's handles. By default
+    /// the name is removed when the creator's queue and all its endpoints are
+    /// dropped (processes that opened it keep their mapping); with `true` it
+    /// stays until [`remove`] (or a reboot).
+    pub fn persist(mut self, persist: bool) -> Self {
+        self.persist = persist;
+        self
+    }
+
+    /// How long [`Builder::open`] waits for a creator that has created the
+    /// file but not yet initialised it (default [`DEFAULT_READY_TIMEOUT`]).
+    pub fn ready_timeout(mut self, timeout: Duration) -> Self {
+        self.ready_timeout = timeout;
+        self
+    }
+
+    /// Creates the queue: `/dev/shm/<name>`, exclusively, mode 0600.
+    ///
+    /// # Errors
+    /// [`Error::InvalidName`]; [`Error::Layout`] for an invalid geometry;
+    /// [`Error::Io`] (`AlreadyExists` if the name is taken).
+    pub fn create(self) -> Result<Queue, Error> {
+        os::validate_name(&self.name)?;
+        let geometry = Geometry::new(QueueKind::Spsc, self.config.capacity, self.config.slot_size)?;
+        let mapping = Mapping::create(&self.name, geometry, self.persist)?;
+        Ok(Queue { mapping })
+    }
+
+    /// Opens the existing queue and validates its header.
+    ///
+    /// # Errors
+    /// [`Error::InvalidName`]; [`Error::Io`] (`NotFound` if there is no such
+    /// queue); [`Error::NotRegularFile`], [`Error::Permissions`];
+    /// [`Error::NotReady`] if it is not initialised within the ready timeout;
+    /// [`Error::Layout`] naming the first invalid header field.
+    pub fn open(self) -> Result<Queue, Error> {
+        let mapping = Mapping::open(&self.name, self.ready_timeout)?;
+        Ok(Queue { mapping })
+    }
+}
+
+/// A handle to a named SPSC queue; endpoints are taken from it.
+///
+/// The handle itself holds no role. Dropping it does not affect endpoints
+/// taken from it; the creator's region name is removed when the handle and
+/// all its endpoints are gone (unless [`Builder::persist`]).
+#[derive(Debug)]
+pub struct Queue {
+    mapping: Arc<Mapping>,
+}
+
+impl Queue {
+    /// Creates the queue `name` with `config` (see [`Builder::create`]).
+    ///
+    /// # Errors
+    /// As [`Builder::create`].
+    pub fn create(name: &str, config: Config) -> Result<Self, Error> {
+        Builder::new(name).config(config).create()
+    }
+
+    /// Opens the existing queue `name` (see [`Builder::open`]).
+    ///
+    /// # Errors
+    /// As [`Builder::open`].
+    pub fn open(name: &str) -> Result<Self, Error> {
+        Builder::new(name).open()
+    }
+
+    /// Options for creating or opening the queue `name`.
+    pub fn builder(name: &str) -> Builder {
+        Builder::new(name)
+    }
+
+    /// Takes the producer role.
+    ///
+    /// # Errors
+    /// [`Error::RoleTaken`] if a live sender exists (in any process, or
+    /// through this handle); [`Error::Violation`] if the ring's state is
+    /// impossible; [`Error::Io`].
+    pub fn sender(&self) -> Result<Sender, Error> {
+        let guard = self.mapping.take_role(Role::Producer)?;
+        let producer = Producer::attach(guard.mapping().region()).map_err(Error::Violation)?;
+        Ok(Sender {
+            producer,
+            guard,
+            full_polls: 0,
+        })
+    }
+
+    /// Takes the consumer role.
+    ///
+    /// # Errors
+    /// As [`Queue::sender`], for the consumer role.
+    pub fn receiver(&self) -> Result<Receiver, Error> {
+        let guard = self.mapping.take_role(Role::Consumer)?;
+        let consumer = Consumer::attach(guard.mapping().region()).map_err(Error::Violation)?;
+        Ok(Receiver {
+            consumer,
+            guard,
+            empty_polls: 0,
+        })
+    }
+
+    /// A snapshot of the queue's counters (informative: peers write them).
+    pub fn stats(&self) -> Stats {
+        Stats::read(&self.mapping.region())
+    }
+
+    /// The queue's name.
+    pub fn name(&self) -> &str {
+        self.mapping.name()
+    }
+
+    /// Number of slots.
+    pub fn capacity(&self) -> usize {
+        self.mapping.geometry().capacity() as usize
+    }
+
+    /// Largest message, in bytes.
+    pub fn slot_size(&self) -> usize {
+        self.mapping.geometry().slot_size() as usize
+    }
+}
+
+/// Removes the queue `name` from `/dev/shm`. Processes that have it open keep
+/// using their mapping; the name can be created anew.
+///
+/// # Errors
+/// [`Error::InvalidName`]; [`Error::Io`] (`NotFound` if there is no such queue).
+pub fn remove(name: &str) -> Result<(), Error> {
+    os::validate_name(name)?;
+    Ok(os::unlink(name)?)
+}
+
+/// When a failed poll may ask the kernel whether the peer is alive.
+#[derive(Clone, Copy)]
+enum Check {
+    /// Every [`LIVENESS_POLLS`]th consecutive failure (`try_*`).
+    Polls,
+    /// Now (a waiting loop's interval elapsed or its timeout expired).
+    Now,
+    /// Not now (state word only).
+    Skip,
+}
+
+/// Whether a peer whose state word reads `state` is gone. `due`: whether a
+/// lock check is allowed now; `alive`: performs it.
+fn peer_gone(state: EndpointState, due: bool, alive: impl FnOnce() -> bool) -> bool {
+    match state {
+        EndpointState::Never => false,
+        EndpointState::Closed => true,
+        EndpointState::Attached | EndpointState::Invalid(_) => due && !alive(),
+    }
+}
+
+/// Spins briefly, then yields the processor (futex parking is future work).
+fn backoff(round: &mut u32) {
+    if *round < 64 {
+        for _ in 0..(1u32 << (*round / 8).min(4)) {
+            std::hint::spin_loop();
+        }
+    } else {
+        std::thread::yield_now();
+    }
+    *round = round.saturating_add(1);
+}
+
+fn push_error(e: PushError) -> TrySendError {
+    match e {
+        PushError::TooLarge { len, max } => TrySendError::TooLarge { len, max },
+        PushError::Poisoned(v) => TrySendError::Poisoned(v),
+        // `Full`, and any variant a newer core may add: report no progress.
+        _ => TrySendError::Full,
+    }
+}
+
+fn pop_error(e: PopError) -> TryRecvError {
+    match e {
+        PopError::Size { len, capacity } => TryRecvError::Size { len, capacity },
+        PopError::Poisoned(v) => TryRecvError::Poisoned(v),
+        // `Empty`, and any variant a newer core may add: report no progress.
+        _ => TryRecvError::Empty,
+    }
+}
+
+/// The producer end of a [`Queue`]. At most one exists per queue at a time.
+#[derive(Debug)]
+pub struct Sender {
+    // Field order matters: `producer` drops first (writing "closed"), then
+    // `guard` releases the role lock and, last, the mapping.
+    producer: Producer,
+    guard: RoleGuard,
+    /// Consecutive `Full` results of `try_*` calls.
+    full_polls: u32,
+}
+
+impl Sender {
+    /// Largest message, in bytes.
+    pub fn slot_size(&self) -> usize {
+        self.producer.slot_size()
+    }
+
+    /// Number of slots.
+    pub fn capacity(&self) -> usize {
+        self.producer.capacity()
+    }
+
+    /// The violation that poisoned this sender, if any.
+    pub fn poisoned(&self) -> Option<Violation> {
+        self.producer.poisoned()
+    }
+
+    /// Runs `op`, and on `Full` applies the disconnection rule (module docs).
+    fn attempt<R>(
+        &mut self,
+        check: Check,
+        mut op: impl FnMut(&mut Producer) -> Result<R, PushError>,
+    ) -> Result<R, TrySendError> {
+        match op(&mut self.producer) {
+            Ok(r) => {
+                self.full_polls = 0;
+                return Ok(r);
+            }
+            Err(PushError::Full) => {}
+            Err(e) => return Err(push_error(e)),
+        }
+        self.full_polls = self.full_polls.wrapping_add(1);
+        let due = match check {
+            Check::Polls => self.full_polls % LIVENESS_POLLS == 0,
+            Check::Now => true,
+            Check::Skip => false,
+        };
+        let guard = &self.guard;
+        if !peer_gone(self.producer.consumer_state(), due, || guard.peer_alive()) {
+            return Err(TrySendError::Full);
+        }
+        // The consumer is gone; it may have released slots just before.
+        match op(&mut self.producer) {
+            Ok(r) => {
+                self.full_polls = 0;
+                Ok(r)
+            }
+            Err(PushError::Full) => Err(TrySendError::Disconnected),
+            Err(e) => Err(push_error(e)),
+        }
+    }
+
+    /// Waits (spin, then yield) until `op` stops reporting `Full`, the
+    /// consumer is gone, or `timeout` expires.
+    fn wait<R>(
+        &mut self,
+        timeout: Duration,
+        mut op: impl FnMut(&mut Producer) -> Result<R, PushError>,
+    ) -> Result<R, SendTimeoutError> {
+        let start = Instant::now();
+        let deadline = start.checked_add(timeout);
+        let mut last_check = start;
+        let mut round = 0;
+        loop {
+            let now = Instant::now();
+            let expired = deadline.is_some_and(|d| now >= d);
+            let check = if expired || now.duration_since(last_check) >= LIVENESS_INTERVAL {
+                last_check = now;
+                Check::Now
+            } else {
+                Check::Skip
+            };
+            match self.attempt(check, &mut op) {
+                Err(TrySendError::Full) if expired => return Err(SendTimeoutError::Timeout),
+                Err(TrySendError::Full) => backoff(&mut round),
+                other => return other.map_err(SendTimeoutError::from),
+            }
+        }
+    }
+
+    /// Enqueues `msg` if a slot is free.
+    ///
+    /// # Errors
+    /// [`TrySendError::Full`]; [`TrySendError::Disconnected`] if full and the
+    /// consumer is gone (see the module docs for when that is checked);
+    /// [`TrySendError::TooLarge`]; [`TrySendError::Poisoned`]. Nothing is
+    /// enqueued in each case.
+    #[inline]
+    pub fn try_send(&mut self, msg: &[u8]) -> Result<(), TrySendError> {
+        self.attempt(Check::Polls, |p| p.try_push(msg))
+    }
+
+    /// Enqueues the bytes of `value` as one message.
+    ///
+    /// # Errors
+    /// As [`Sender::try_send`].
+    #[inline]
+    pub fn try_send_value<T: NoUninit>(&mut self, value: &T) -> Result<(), TrySendError> {
+        self.attempt(Check::Polls, |p| p.try_push_value(value))
+    }
+
+    /// Enqueues as many of `items` as fit, one message each, published
+    /// together; returns how many (a prefix of `items`).
+    ///
+    /// # Errors
+    /// As [`Sender::try_send`] when not one item fits (`Ok(0)` for an empty
+    /// slice); [`TrySendError::TooLarge`] if `T` is larger than a slot.
+    pub fn send_slice<T: NoUninit>(&mut self, items: &[T]) -> Result<usize, TrySendError> {
+        self.attempt(Check::Polls, |p| p.push_slice(items))
+    }
+
+    /// Enqueues `msg`, waiting up to `timeout` for a free slot.
+    ///
+    /// # Errors
+    /// [`SendTimeoutError::Timeout`]; [`SendTimeoutError::Disconnected`] as
+    /// soon as the queue is full and the consumer is found gone (checked about
+    /// every millisecond and at the timeout); `TooLarge`; `Poisoned`.
+    pub fn send(&mut self, msg: &[u8], timeout: Duration) -> Result<(), SendTimeoutError> {
+        self.wait(timeout, |p| p.try_push(msg))
+    }
+
+    /// Enqueues the bytes of `value`, waiting up to `timeout`.
+    ///
+    /// # Errors
+    /// As [`Sender::send`].
+    pub fn send_value<T: NoUninit>(
+        &mut self,
+        value: &T,
+        timeout: Duration,
+    ) -> Result<(), SendTimeoutError> {
+        self.wait(timeout, |p| p.try_push_value(value))
+    }
+}
+
+/// The consumer end of a [`Queue`]. At most one exists per queue at a time.
+#[derive(Debug)]
+pub struct Receiver {
+    // Field order matters: see `Sender`.
+    consumer: Consumer,
+    guard: RoleGuard,
+    /// Consecutive `Empty` results of `try_*` calls.
+    empty_polls: u32,
+}
+
+impl Receiver {
+    /// Largest message, in bytes.
+    pub fn slot_size(&self) -> usize {
+        self.consumer.slot_size()
+    }
+
+    /// The violation that poisoned this receiver, if any.
+    pub fn poisoned(&self) -> Option<Violation> {
+        self.consumer.poisoned()
+    }
+
+    /// Runs `op`, and on `Empty` applies the disconnection rule (module docs).
+    fn attempt<R>(
+        &mut self,
+        check: Check,
+        mut op: impl FnMut(&mut Consumer) -> Result<R, PopError>,
+    ) -> Result<R, TryRecvError> {
+        match op(&mut self.consumer) {
+            Ok(r) => {
+                self.empty_polls = 0;
+                return Ok(r);
+            }
+            Err(PopError::Empty) => {}
+            Err(e) => return Err(pop_error(e)),
+        }
+        self.empty_polls = self.empty_polls.wrapping_add(1);
+        let due = match check {
+            Check::Polls => self.empty_polls % LIVENESS_POLLS == 0,
+            Check::Now => true,
+            Check::Skip => false,
+        };
+        let guard = &self.guard;
+        if !peer_gone(self.consumer.producer_state(), due, || guard.peer_alive()) {
+            return Err(TryRecvError::Empty);
+        }
+        // The producer is gone. A message it committed just before closing
+        // (or dying) is visible now: the state load above is an Acquire that
+        // pairs with its Release store of "closed", and a lock release by
+        // the kernel orders like one.
+        match op(&mut self.consumer) {
+            Ok(r) => {
+                self.empty_polls = 0;
+                Ok(r)
+            }
+            Err(PopError::Empty) => Err(TryRecvError::Disconnected),
+            Err(e) => Err(pop_error(e)),
+        }
+    }
+
+    /// Waits (spin, then yield) until `op` returns a message, the producer is
+    /// gone and the queue drained, or `timeout` expires.
+    fn wait<R>(
+        &mut self,
+        timeout: Duration,
+        mut op: impl FnMut(&mut Consumer) -> Result<R, PopError>,
+    ) -> Result<R, RecvTimeoutError> {
+        let start = Instant::now();
+        let deadline = start.checked_add(timeout);
+        let mut last_check = start;
+        let mut round = 0;
+        loop {
+            let now = Instant::now();
+            let expired = deadline.is_some_and(|d| now >= d);
+            let check = if expired || now.duration_since(last_check) >= LIVENESS_INTERVAL {
+                last_check = now;
+                Check::Now
+            } else {
+                Check::Skip
+            };
+            match self.attempt(check, &mut op) {
+                Err(TryRecvError::Empty) if expired => return Err(RecvTimeoutError::Timeout),
+                Err(TryRecvError::Empty) => backoff(&mut round),
+                other => return other.map_err(RecvTimeoutError::from),
+            }
+        }
+    }
+
+    /// Dequeues one message into `buf`, returning its length.
+    ///
+    /// # Errors
+    /// [`TryRecvError::Empty`]; [`TryRecvError::Disconnected`] if drained and
+    /// the producer is gone (see the module docs for when that is checked);
+    /// [`TryRecvError::Size`] if the message is longer than `buf` (it stays
+    /// queued); [`TryRecvError::Poisoned`].
+    #[inline]
+    pub fn try_recv(&mut self, buf: &mut [u8]) -> Result<usize, TryRecvError> {
+        self.attempt(Check::Polls, |c| c.try_pop(buf))
+    }
+
+    /// Dequeues one message of exactly `size_of::<T>()` bytes as a `T`.
+    ///
+    /// # Errors
+    /// As [`Receiver::try_recv`]; `Size` if the message has another length.
+    #[inline]
+    pub fn try_recv_value<T: Pod>(&mut self) -> Result<T, TryRecvError> {
+        self.attempt(Check::Polls, |c| c.try_pop_value::<T>())
+    }
+
+    /// Dequeues up to `out.len()` messages of `size_of::<T>()` bytes each,
+    /// releasing their slots together; returns how many.
+    ///
+    /// # Errors
+    /// As [`Receiver::try_recv`] when no message could be taken (`Ok(0)` for
+    /// an empty `out`).
+    pub fn recv_slice<T: Pod>(&mut self, out: &mut [T]) -> Result<usize, TryRecvError> {
+        self.attempt(Check::Polls, |c| c.pop_slice(out))
+    }
+
+    /// Dequeues one message into `buf`, waiting up to `timeout`.
+    ///
+    /// # Errors
+    /// [`RecvTimeoutError::Timeout`]; [`RecvTimeoutError::Disconnected`] once
+    /// drained and the producer is found gone (checked about every
+    /// millisecond and at the timeout); `Size`; `Poisoned`.
+    pub fn recv(&mut self, buf: &mut [u8], timeout: Duration) -> Result<usize, RecvTimeoutError> {
+        self.wait(timeout, |c| c.try_pop(buf))
+    }
+
+    /// Dequeues one `T`, waiting up to `timeout`.
+    ///
+    /// # Errors
+    /// As [`Receiver::recv`].
+    pub fn recv_value<T: Pod>(&mut self, timeout: Duration) -> Result<T, RecvTimeoutError> {
+        self.wait(timeout, |c| c.try_pop_value::<T>())
+    }
+}
