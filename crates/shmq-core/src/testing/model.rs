@@ -241,6 +241,11 @@ impl ModelCheck {
         }
     }
 
+    /// The region under test (e.g. to tamper with it behind the model's back).
+    pub fn heap(&self) -> &HeapRegion {
+        &self.heap
+    }
+
     /// Messages the model holds.
     pub fn len(&self) -> usize {
         self.model.len()
