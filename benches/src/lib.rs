@@ -1,1 +1,40 @@
-//! Benchmarks of shmq against its peers (work in progress).
+//! Cross-process benchmarks of shmq against its peers (unpublished).
+//!
+//! One binary, `xproc`, measures in one run, back to back: round-trip latency
+//! (ping-pong) and one-way `u64` stream throughput between two processes, each
+//! pinned to its own core, for shmq and for its peers — a bare atomic
+//! ping-pong on two cache lines (the *floor*), pipes, Unix-domain sockets, a
+//! minimal hand-written SPSC ring (the *ceiling*), two yardstick rings and rtrb.
+//! The peer process is the same binary re-executed with a hidden argument; the
+//! shared memory is a file in `/dev/shm`, unlinked as soon as both sides have
+//! mapped it.
+//!
+//! This VM places its two vCPUs either close or far apart, and that can change
+//! between runs, so every figure is printed next to the floor measured in the
+//! same run, and compared only as a ratio. Speed is measured here, never
+//! asserted in a test.
+//!
+//! - [`shm`]: the shared file and its control block.
+//! - [`proc`]: pinning, the peer process, bounded waits.
+//! - [`minimal`]: the hand-written comparison rings.
+//! - [`ring`]: how the benchmark builds a shmq SPSC ring over a mapping.
+//! - [`cases`]: the measurements, parent and peer sides.
+//! - [`report`]: statistics, tables and the Markdown report.
+
+pub mod cases;
+pub mod minimal;
+pub mod proc;
+pub mod report;
+pub mod ring;
+pub mod shm;
+
+/// Errors of the harness: a message for the operator, never recovered from.
+pub type Error = Box<dyn std::error::Error + Send + Sync>;
+
+/// Result of a harness step.
+pub type Result<T> = std::result::Result<T, Error>;
+
+/// Builds an [`Error`] from a message.
+pub fn err(msg: impl Into<String>) -> Error {
+    msg.into().into()
+}

@@ -1,0 +1,736 @@
+//! The measurements: each case has a parent side (timing, checking) and a
+//! peer side (run in the re-executed process by [`peer_main`]).
+//!
+//! Round trips: the parent sends `i`, waits for `i` back, and records the time
+//! between consecutive replies (one clock read per sample). Streams: the peer
+//! produces `0, 1, 2, ...`; the parent consumes, checks every value, and
+//! times the messages after a warm-up prefix.
+
+use crate::minimal::{self, BatchConsumer, BatchProducer, IndexConsumer, IndexProducer};
+use crate::minimal::{SeqConsumer, SeqProducer, INDEX_SLOT, SEQ_SLOT};
+use crate::proc::{pin_to, Deadline, Peer, Spin, PARENT_CORE, PEER_CORE};
+use crate::report::Latency;
+use crate::shm::{ShmFile, AREA, GO, READY};
+use crate::{err, ring, Result};
+use shmq_core::spsc::{PopError, PushError, Stats};
+use std::io::{Read, Write};
+use std::os::fd::{AsFd, OwnedFd};
+use std::os::unix::net::UnixStream;
+use std::path::Path;
+use std::process::Stdio;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+/// Slots of every ring (shmq, the minimal rings and rtrb), streaming and ping-pong.
+pub const CAPACITY: u32 = 4096;
+/// Items per `push_slice`/`pop_slice` call in the batch streams.
+pub const BATCH: usize = 256;
+
+/// Sizes of one run.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Tiny sizes, for CI.
+    pub quick: bool,
+    /// Rounds of ping-pong; the peers take turns within each round.
+    pub pp_rounds: usize,
+    /// Round trips per round for the shared-memory ping-pongs.
+    pub pp_iters: u64,
+    /// Round trips per round for pipes and sockets.
+    pub pp_sys_iters: u64,
+    /// Unrecorded round trips before each measured series.
+    pub pp_warm: u64,
+    /// Round trips of the short floor measurements around the stream section.
+    pub floor_check_iters: u64,
+    /// Runs of each stream; the peers take turns within each run.
+    pub stream_runs: usize,
+    /// Timed messages per stream run.
+    pub stream_msgs: u64,
+    /// Untimed messages before them.
+    pub stream_warm: u64,
+    /// Bound on one peer process (the watchdog kills it after this).
+    pub bound: Duration,
+}
+
+impl Config {
+    /// The real measurement (≈ 20 s on this machine kind).
+    pub fn full() -> Self {
+        Config {
+            quick: false,
+            pp_rounds: 5,
+            pp_iters: 200_000,
+            pp_sys_iters: 10_000,
+            pp_warm: 10_000,
+            floor_check_iters: 100_000,
+            stream_runs: 5,
+            stream_msgs: 50_000_000,
+            stream_warm: 1_000_000,
+            bound: Duration::from_secs(120),
+        }
+    }
+
+    /// Tiny sizes: the whole harness end to end in a few seconds.
+    pub fn quick() -> Self {
+        Config {
+            quick: true,
+            pp_rounds: 1,
+            pp_iters: 2_000,
+            pp_sys_iters: 200,
+            pp_warm: 100,
+            floor_check_iters: 1_000,
+            stream_runs: 1,
+            stream_msgs: 100_000,
+            stream_warm: 10_000,
+            bound: Duration::from_secs(60),
+        }
+    }
+}
+
+/// Every ping-pong peer, in report order (the floor first).
+pub const PINGPONGS: [PingPong; 4] = [
+    PingPong::Floor,
+    PingPong::Shmq,
+    PingPong::Pipe,
+    PingPong::Uds,
+];
+
+/// A round-trip peer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PingPong {
+    /// Two atomics on two cache lines 128 bytes apart.
+    Floor,
+    /// Two shmq SPSC rings, `try_push_value`/`try_pop_value`, busy polling.
+    Shmq,
+    /// Two pipes, 8-byte messages.
+    Pipe,
+    /// A Unix-domain stream socket pair, 8-byte messages.
+    Uds,
+}
+
+impl PingPong {
+    /// Name in the report.
+    pub fn label(self) -> &'static str {
+        match self {
+            PingPong::Floor => "floor: atomic ping-pong, 2 lines",
+            PingPong::Shmq => "shmq SPSC u64 x2",
+            PingPong::Pipe => "pipe 8 B",
+            PingPong::Uds => "Unix socket 8 B",
+        }
+    }
+
+    fn case(self) -> &'static str {
+        match self {
+            PingPong::Floor => "pp-floor",
+            PingPong::Shmq => "pp-shmq",
+            PingPong::Pipe => "pp-pipe",
+            PingPong::Uds => "pp-uds",
+        }
+    }
+
+    /// Measures `iters` round trips after `cfg.pp_warm` unrecorded ones.
+    ///
+    /// # Errors
+    /// Any failure of the peer, a wrong reply, or a timeout.
+    pub fn run(self, cfg: &Config, iters: u64) -> Result<Latency> {
+        let total = cfg.pp_warm + iters;
+        let warm = cfg.pp_warm;
+        match self {
+            PingPong::Floor => with_peer(
+                self.case(),
+                AREA + 4096,
+                total,
+                cfg,
+                |_| Ok(()),
+                |shm, ()| {
+                    let (ping, pong) = (shm.u64_at(AREA), shm.u64_at(AREA + 128));
+                    let mut spin = Spin::new(Deadline::after(cfg.bound), "floor reply");
+                    go(shm);
+                    round_trips(total, warm, |i| {
+                        // Release/Acquire: pair with the peer's Acquire load of
+                        // ping and Release store of pong.
+                        ping.store(i, Ordering::Release);
+                        while pong.load(Ordering::Acquire) != i {
+                            spin.step()?;
+                        }
+                        Ok(())
+                    })
+                },
+            ),
+            PingPong::Shmq => {
+                let fp = ring::footprint(CAPACITY)?;
+                with_peer(
+                    self.case(),
+                    AREA + 2 * fp,
+                    total,
+                    cfg,
+                    |shm| {
+                        // SAFETY: the regions and endpoints live in `with_peer`'s
+                        // `init` value, which is dropped before `shm`.
+                        let (a, b) = unsafe {
+                            (
+                                ring::create(shm, AREA, CAPACITY)?,
+                                ring::create(shm, AREA + fp, CAPACITY)?,
+                            )
+                        };
+                        Ok((ring::producer(a)?, ring::consumer(b)?))
+                    },
+                    |shm, (mut tx, mut rx)| {
+                        let mut spin = Spin::new(Deadline::after(cfg.bound), "shmq reply");
+                        go(shm);
+                        round_trips(total, warm, |i| {
+                            loop {
+                                match tx.try_push_value(&i) {
+                                    Ok(()) => break,
+                                    Err(PushError::Full) => spin.step()?,
+                                    Err(e) => return Err(e.into()),
+                                }
+                            }
+                            loop {
+                                match rx.try_pop_value::<u64>() {
+                                    Ok(v) if v == i => return Ok(()),
+                                    Ok(v) => return Err(err(format!("reply {v}, sent {i}"))),
+                                    Err(PopError::Empty) => spin.step()?,
+                                    Err(e) => return Err(e.into()),
+                                }
+                            }
+                        })
+                    },
+                )
+            }
+            PingPong::Pipe => {
+                use rustix::pipe::{pipe_with, PipeFlags};
+                let (to_peer_r, to_peer_w) = pipe_with(PipeFlags::CLOEXEC)?;
+                let (from_peer_r, from_peer_w) = pipe_with(PipeFlags::CLOEXEC)?;
+                let peer = spawn_fd_peer(self, total, cfg, to_peer_r, Stdio::from(from_peer_w))?;
+                let (mut w, mut r) = (
+                    std::fs::File::from(to_peer_w),
+                    std::fs::File::from(from_peer_r),
+                );
+                let lat = stream_round_trips(total, warm, &mut w, &mut r)?;
+                drop((w, r));
+                peer.finish()?;
+                Ok(lat)
+            }
+            PingPong::Uds => {
+                let (mut ours, theirs) = UnixStream::pair()?;
+                let peer = spawn_fd_peer(self, total, cfg, OwnedFd::from(theirs), Stdio::null())?;
+                let mut r = ours.try_clone()?;
+                let lat = stream_round_trips(total, warm, &mut ours, &mut r)?;
+                drop((ours, r));
+                peer.finish()?;
+                Ok(lat)
+            }
+        }
+    }
+}
+
+/// Runs `total` round trips through `rt(i)` (send `i`, wait for it back),
+/// recording all but the first `warm`.
+#[inline(always)]
+fn round_trips(total: u64, warm: u64, mut rt: impl FnMut(u64) -> Result<()>) -> Result<Latency> {
+    let mut lat = Latency::new();
+    let mut prev = Instant::now();
+    for i in 1..=total {
+        rt(i)?;
+        let now = Instant::now();
+        if i > warm {
+            lat.record((now - prev).as_nanos() as u64);
+        }
+        prev = now;
+    }
+    Ok(lat)
+}
+
+fn stream_round_trips(
+    total: u64,
+    warm: u64,
+    w: &mut impl Write,
+    r: &mut impl Read,
+) -> Result<Latency> {
+    round_trips(total, warm, |i| {
+        w.write_all(&i.to_le_bytes())?;
+        let mut buf = [0u8; 8];
+        // A dead or killed peer closes its end: this read then fails (EOF).
+        r.read_exact(&mut buf)?;
+        match u64::from_le_bytes(buf) {
+            v if v == i => Ok(()),
+            v => Err(err(format!("reply {v}, sent {i}"))),
+        }
+    })
+}
+
+fn spawn_fd_peer(
+    pp: PingPong,
+    total: u64,
+    cfg: &Config,
+    stdin: OwnedFd,
+    stdout: Stdio,
+) -> Result<Peer> {
+    let args = peer_args(pp.case(), "-", total, cfg);
+    Peer::spawn(&args, Stdio::from(stdin), stdout, cfg.bound)
+}
+
+/// Every stream peer, in report order.
+pub const STREAMS: [Stream; 6] = [
+    Stream::Shmq,
+    Stream::ShmqBatch,
+    Stream::Ceiling,
+    Stream::Rtrb,
+    Stream::Seq,
+    Stream::Index,
+];
+
+/// A one-way `u64` stream peer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stream {
+    /// shmq, `try_push_value`/`try_pop_value` per message.
+    Shmq,
+    /// shmq, `push_slice`/`pop_slice` of [`BATCH`] items.
+    ShmqBatch,
+    /// Minimal SPSC, batch publish of tail/head (the ceiling).
+    Ceiling,
+    /// rtrb, in-process, two pinned threads, per message.
+    Rtrb,
+    /// Minimal SPSC with a sequence word per slot, per message.
+    Seq,
+    /// Minimal SPSC storing its shared index after every message.
+    Index,
+}
+
+/// Result of one stream run.
+#[derive(Debug, Clone, Copy)]
+pub struct StreamRun {
+    /// Nanoseconds per message over the timed part.
+    pub ns_per_msg: f64,
+    /// shmq's own counters after the run (shmq streams only).
+    pub stats: Option<Stats>,
+}
+
+impl Stream {
+    /// Name in the report.
+    pub fn label(self) -> &'static str {
+        match self {
+            Stream::Shmq => "shmq per message",
+            Stream::ShmqBatch => "shmq batch (256)",
+            Stream::Ceiling => "ceiling: minimal SPSC, batch (256)",
+            Stream::Rtrb => "rtrb, 2 threads, per message",
+            Stream::Seq => "minimal, seq word per slot, per msg",
+            Stream::Index => "minimal, index stored per msg",
+        }
+    }
+
+    fn case(self) -> &'static str {
+        match self {
+            Stream::Shmq => "st-shmq",
+            Stream::ShmqBatch => "st-shmq-batch",
+            Stream::Ceiling => "st-ceiling",
+            Stream::Rtrb => "st-rtrb",
+            Stream::Seq => "st-seq",
+            Stream::Index => "st-index",
+        }
+    }
+
+    /// One run: `cfg.stream_warm` untimed then `cfg.stream_msgs` timed messages.
+    ///
+    /// # Errors
+    /// Any failure of the peer, a wrong or missing value, or a timeout.
+    pub fn run(self, cfg: &Config) -> Result<StreamRun> {
+        let total = cfg.stream_warm + cfg.stream_msgs;
+        let warm = cfg.stream_warm;
+        let cap = CAPACITY as usize;
+        let dl = Deadline::after(cfg.bound);
+        let plain = |ns_per_msg| StreamRun {
+            ns_per_msg,
+            stats: None,
+        };
+        match self {
+            Stream::Shmq | Stream::ShmqBatch => with_peer(
+                self.case(),
+                AREA + ring::footprint(CAPACITY)?,
+                total,
+                cfg,
+                |shm| {
+                    // SAFETY: the region and consumer are `with_peer`'s `init`
+                    // value, dropped before `shm`.
+                    let region = unsafe { ring::create(shm, AREA, CAPACITY)? };
+                    ring::consumer(region)
+                },
+                |shm, mut rx| {
+                    go(shm);
+                    let ns = if self == Stream::Shmq {
+                        consume(total, warm, dl, |buf| match rx.try_pop_value::<u64>() {
+                            Ok(v) => {
+                                buf[0] = v;
+                                Ok(1)
+                            }
+                            Err(PopError::Empty) => Ok(0),
+                            Err(e) => Err(e.into()),
+                        })?
+                    } else {
+                        consume(total, warm, dl, |buf| match rx.pop_slice(buf) {
+                            Ok(n) => Ok(n),
+                            Err(PopError::Empty) => Ok(0),
+                            Err(e) => Err(e.into()),
+                        })?
+                    };
+                    Ok(StreamRun {
+                        ns_per_msg: ns,
+                        stats: Some(Stats::read(rx.region())),
+                    })
+                },
+            ),
+            Stream::Ceiling => with_peer(
+                self.case(),
+                AREA + minimal::footprint(cap, INDEX_SLOT),
+                total,
+                cfg,
+                |_| Ok(()),
+                |shm, ()| {
+                    let mut rx = BatchConsumer::new(shm, AREA, cap)?;
+                    go(shm);
+                    consume(total, warm, dl, |buf| Ok(rx.pop_slice(buf))).map(plain)
+                },
+            ),
+            Stream::Index => with_peer(
+                self.case(),
+                AREA + minimal::footprint(cap, INDEX_SLOT),
+                total,
+                cfg,
+                |_| Ok(()),
+                |shm, ()| {
+                    let mut rx = IndexConsumer::new(shm, AREA, cap)?;
+                    go(shm);
+                    consume(total, warm, dl, |buf| Ok(pop_one(rx.pop(), buf))).map(plain)
+                },
+            ),
+            Stream::Seq => with_peer(
+                self.case(),
+                AREA + minimal::footprint(cap, SEQ_SLOT),
+                total,
+                cfg,
+                |shm| minimal::seq_init(shm, AREA, cap),
+                |shm, ()| {
+                    let mut rx = SeqConsumer::new(shm, AREA, cap)?;
+                    go(shm);
+                    consume(total, warm, dl, |buf| Ok(pop_one(rx.pop(), buf))).map(plain)
+                },
+            ),
+            Stream::Rtrb => rtrb_stream(total, warm, dl).map(plain),
+        }
+    }
+}
+
+#[inline(always)]
+fn pop_one(v: Option<u64>, buf: &mut [u64]) -> usize {
+    match v {
+        Some(v) => {
+            buf[0] = v;
+            1
+        }
+        None => 0,
+    }
+}
+
+/// Consumes `total` values `0, 1, ...` through `pop` (fills a prefix of the
+/// buffer, returns its length, 0 when empty) and returns the ns per message
+/// after the first `warm`.
+#[inline(always)]
+fn consume(
+    total: u64,
+    warm: u64,
+    dl: Deadline,
+    mut pop: impl FnMut(&mut [u64]) -> Result<usize>,
+) -> Result<f64> {
+    let mut buf = [0u64; BATCH];
+    let mut next = 0u64;
+    let mut spin = Spin::new(dl, "stream data");
+    let mut start: Option<(Instant, u64)> = None;
+    while next < total {
+        let n = pop(&mut buf)?;
+        if n == 0 {
+            spin.step()?;
+            continue;
+        }
+        for &v in &buf[..n] {
+            if v != next {
+                return Err(err(format!("received {v}, expected {next}")));
+            }
+            next += 1;
+        }
+        if start.is_none() && next >= warm {
+            start = Some((Instant::now(), next));
+        }
+    }
+    let end = Instant::now();
+    let (t0, at) = start.ok_or_else(|| err("no message received"))?;
+    let timed = total - at;
+    if timed == 0 {
+        return Err(err("nothing timed: warm-up covers the whole stream"));
+    }
+    Ok((end - t0).as_nanos() as f64 / timed as f64)
+}
+
+/// Produces `0..total` through `push` (returns false when full).
+#[inline(always)]
+fn produce(total: u64, dl: Deadline, mut push: impl FnMut(u64) -> Result<bool>) -> Result<()> {
+    let mut spin = Spin::new(dl, "stream space");
+    let mut i = 0;
+    while i < total {
+        if push(i)? {
+            i += 1;
+        } else {
+            spin.step()?;
+        }
+    }
+    Ok(())
+}
+
+/// Produces `0..total` in batches of [`BATCH`] through `push` (returns how
+/// many of the offered items it took).
+#[inline(always)]
+fn produce_batches(
+    total: u64,
+    dl: Deadline,
+    mut push: impl FnMut(&[u64]) -> Result<usize>,
+) -> Result<()> {
+    let mut spin = Spin::new(dl, "stream space");
+    let mut buf = [0u64; BATCH];
+    let mut next = 0u64;
+    while next < total {
+        let n = (total - next).min(BATCH as u64) as usize;
+        for (k, b) in buf[..n].iter_mut().enumerate() {
+            *b = next + k as u64;
+        }
+        let mut done = 0;
+        while done < n {
+            let k = push(&buf[done..n])?;
+            if k == 0 {
+                spin.step()?;
+            }
+            done += k;
+        }
+        next += n as u64;
+    }
+    Ok(())
+}
+
+fn rtrb_stream(total: u64, warm: u64, dl: Deadline) -> Result<f64> {
+    let (mut tx, mut rx) = rtrb::RingBuffer::<u64>::new(CAPACITY as usize);
+    std::thread::scope(|s| {
+        let producer = s.spawn(move || -> Result<()> {
+            // Best effort, as for the peer processes.
+            let _ = pin_to(PEER_CORE);
+            produce(total, dl, |i| Ok(tx.push(i).is_ok()))
+        });
+        let ns = consume(total, warm, dl, |buf| Ok(pop_one(rx.pop().ok(), buf)));
+        let joined = producer.join().map_err(|_| err("rtrb producer panicked"))?;
+        joined?;
+        ns
+    })
+}
+
+/// Runs one cross-process case: creates the shared file (`len` bytes),
+/// `init`ialises it, spawns the peer, waits (bounded) until it is attached,
+/// unlinks the file, runs `body` (which must call [`go`]), and reaps the peer.
+fn with_peer<T, R>(
+    case: &str,
+    len: usize,
+    total: u64,
+    cfg: &Config,
+    init: impl FnOnce(&ShmFile) -> Result<T>,
+    body: impl FnOnce(&ShmFile, T) -> Result<R>,
+) -> Result<R> {
+    let mut shm = ShmFile::create(case, len)?;
+    // Declared after `shm`, so dropped before it (the region contract).
+    let state = init(&shm)?;
+    let path = shm.path().to_str().ok_or_else(|| err("non-UTF-8 path"))?;
+    let args = peer_args(case, path, total, cfg);
+    let mut peer = Peer::spawn(&args, Stdio::null(), Stdio::null(), cfg.bound)?;
+    let deadline = Deadline::after(cfg.bound);
+    // Acquire: pairs with the peer's Release store of READY after attaching.
+    while shm.u32_at(READY).load(Ordering::Acquire) != 1 {
+        peer.check_alive()?;
+        if deadline.passed() {
+            return Err(err(format!("peer {case} did not get ready")));
+        }
+        std::thread::sleep(Duration::from_micros(50));
+    }
+    // Both sides have it mapped: drop the name now, whatever happens later.
+    shm.unlink();
+    let result = body(&shm, state)?;
+    peer.finish()?;
+    Ok(result)
+}
+
+/// Tells the peer to start.
+fn go(shm: &ShmFile) {
+    // Release: pairs with the peer's Acquire load of GO in `wait_go`.
+    shm.u32_at(GO).store(1, Ordering::Release);
+}
+
+fn peer_args(case: &str, path: &str, total: u64, cfg: &Config) -> Vec<String> {
+    vec![
+        "__peer".into(),
+        case.into(),
+        path.into(),
+        total.to_string(),
+        cfg.bound.as_secs().max(1).to_string(),
+    ]
+}
+
+/// Entry point of the peer process: `args` = `[case, path, total, bound_secs]`.
+///
+/// # Errors
+/// Anything that goes wrong; the binary prints it and exits non-zero.
+pub fn peer_main(args: &[String]) -> Result<()> {
+    let [case, path, total, bound] = args else {
+        return Err(err(format!("peer: bad arguments {args:?}")));
+    };
+    let total: u64 = total.parse()?;
+    let dl = Deadline::after(Duration::from_secs(bound.parse()?));
+    // Best effort: on a 1-CPU machine the run goes on unpinned (the parent says so).
+    let _ = pin_to(PEER_CORE);
+    match case.as_str() {
+        "pp-pipe" | "pp-uds" => {
+            let input = std::io::stdin();
+            let output = std::io::stdout();
+            let (rfd, wfd) = if case == "pp-pipe" {
+                (input.as_fd(), output.as_fd())
+            } else {
+                (input.as_fd(), input.as_fd())
+            };
+            let mut buf = [0u8; 8];
+            for _ in 0..total {
+                let mut got = 0;
+                while got < 8 {
+                    match rustix::io::read(rfd, &mut buf[got..])? {
+                        0 => return Err(err("peer: parent closed the channel")),
+                        n => got += n,
+                    }
+                }
+                let mut sent = 0;
+                while sent < 8 {
+                    sent += rustix::io::write(wfd, &buf[sent..])?;
+                }
+            }
+            Ok(())
+        }
+        _ => peer_shm(case, Path::new(path), total, dl),
+    }
+}
+
+fn peer_shm(case: &str, path: &Path, total: u64, dl: Deadline) -> Result<()> {
+    let shm = ShmFile::open(path)?;
+    let cap = CAPACITY as usize;
+    let ready = || {
+        // Release: pairs with the parent's Acquire load in `with_peer`.
+        shm.u32_at(READY).store(1, Ordering::Release);
+    };
+    let wait_go = || -> Result<()> {
+        let mut spin = Spin::new(dl, "go");
+        // Acquire: pairs with the parent's Release store in `go`.
+        while shm.u32_at(GO).load(Ordering::Acquire) != 1 {
+            spin.step()?;
+        }
+        Ok(())
+    };
+    match case {
+        "pp-floor" => {
+            let (ping, pong) = (shm.u64_at(AREA), shm.u64_at(AREA + 128));
+            ready();
+            wait_go()?;
+            let mut spin = Spin::new(dl, "floor ping");
+            for i in 1..=total {
+                // Acquire/Release: pair with the parent's Release store of
+                // ping and Acquire load of pong.
+                while ping.load(Ordering::Acquire) != i {
+                    spin.step()?;
+                }
+                pong.store(i, Ordering::Release);
+            }
+            Ok(())
+        }
+        "pp-shmq" => {
+            let fp = ring::footprint(CAPACITY)?;
+            // SAFETY: the regions and endpoints are locals dropped before `shm`.
+            let (a, b) = unsafe { (ring::open(&shm, AREA)?, ring::open(&shm, AREA + fp)?) };
+            let (mut rx, mut tx) = (ring::consumer(a)?, ring::producer(b)?);
+            ready();
+            wait_go()?;
+            let mut spin = Spin::new(dl, "shmq ping");
+            for i in 1..=total {
+                let v = loop {
+                    match rx.try_pop_value::<u64>() {
+                        Ok(v) => break v,
+                        Err(PopError::Empty) => spin.step()?,
+                        Err(e) => return Err(e.into()),
+                    }
+                };
+                if v != i {
+                    return Err(err(format!("peer: ping {v}, expected {i}")));
+                }
+                loop {
+                    match tx.try_push_value(&v) {
+                        Ok(()) => break,
+                        Err(PushError::Full) => spin.step()?,
+                        Err(e) => return Err(e.into()),
+                    }
+                }
+            }
+            Ok(())
+        }
+        "st-shmq" | "st-shmq-batch" => {
+            // SAFETY: the region and producer are locals dropped before `shm`.
+            let mut tx = ring::producer(unsafe { ring::open(&shm, AREA)? })?;
+            ready();
+            wait_go()?;
+            if case == "st-shmq" {
+                produce(total, dl, |i| match tx.try_push_value(&i) {
+                    Ok(()) => Ok(true),
+                    Err(PushError::Full) => Ok(false),
+                    Err(e) => Err(e.into()),
+                })
+            } else {
+                produce_batches(total, dl, |items| match tx.push_slice(items) {
+                    Ok(n) => Ok(n),
+                    Err(PushError::Full) => Ok(0),
+                    Err(e) => Err(e.into()),
+                })
+            }
+        }
+        "st-ceiling" => {
+            let mut tx = BatchProducer::new(&shm, AREA, cap)?;
+            ready();
+            wait_go()?;
+            produce_batches(total, dl, |items| Ok(tx.push_slice(items)))
+        }
+        "st-index" => {
+            let mut tx = IndexProducer::new(&shm, AREA, cap)?;
+            ready();
+            wait_go()?;
+            produce(total, dl, |i| Ok(tx.push(i)))
+        }
+        "st-seq" => {
+            let mut tx = SeqProducer::new(&shm, AREA, cap)?;
+            ready();
+            wait_go()?;
+            produce(total, dl, |i| Ok(tx.push(i)))
+        }
+        other => Err(err(format!("peer: unknown case {other}"))),
+    }
+}
+
+/// Pins the calling (parent) thread; false if that is impossible here.
+pub fn pin_parent() -> bool {
+    std::thread::available_parallelism().is_ok_and(|n| n.get() >= 2) && pin_to(PARENT_CORE).is_ok()
+}
+
+/// Cost of one `Instant::now()` in ns (each round-trip sample contains one).
+pub fn clock_cost_ns() -> f64 {
+    const N: u32 = 100_000;
+    let t0 = Instant::now();
+    let mut last = t0;
+    for _ in 0..N {
+        last = std::hint::black_box(Instant::now());
+    }
+    (last - t0).as_nanos() as f64 / f64::from(N)
+}

@@ -1,0 +1,342 @@
+//! Minimal hand-written SPSC rings of `u64` over shared memory, for comparison.
+//!
+//! Lamport's ring with cached peer indices (as in rtrb and rigtorp's
+//! `SPSCQueue`), trusting the peer completely and validating nothing: they
+//! show what the hardware allows, not what a hardened queue can reach.
+//!
+//! - [`BatchProducer`]/[`BatchConsumer`]: the *ceiling*, `u64` slots, shared
+//!   tail/head published once per batch.
+//! - [`IndexProducer`]/[`IndexConsumer`]: the same ring publishing its index
+//!   after every message (the classic per-message Lamport ring).
+//! - [`SeqProducer`]/[`SeqConsumer`]: a sequence word in each 16-byte slot
+//!   (FastForward / Vyukov style), per message; no shared index at all.
+//!
+//! Layout at the ring's offset: consumer head (`u64`) at 0, producer tail at
+//! 128, slots from 256. Every field is written by one side only.
+
+use crate::shm::ShmFile;
+use crate::{err, Result};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+const HEAD: usize = 0;
+const TAIL: usize = 128;
+const SLOTS: usize = 256;
+
+/// Bytes of a ring of `capacity` slots of `slot_bytes` each, page rounded.
+pub fn footprint(capacity: usize, slot_bytes: usize) -> usize {
+    (SLOTS + capacity * slot_bytes).next_multiple_of(4096)
+}
+
+/// Bytes per slot of the index rings.
+pub const INDEX_SLOT: usize = 8;
+/// Bytes per slot of the sequence ring (sequence word, then value).
+pub const SEQ_SLOT: usize = 16;
+
+/// The shared cells of one ring, borrowed from the mapping.
+#[derive(Debug)]
+struct Cells<'a> {
+    /// Written by the consumer only: positions consumed.
+    head: &'a AtomicU64,
+    /// Written by the producer only: positions produced.
+    tail: &'a AtomicU64,
+    /// Slot 0; `capacity * slot_bytes` bytes inside the mapping.
+    slots: *mut u8,
+    cap: u64,
+    mask: u64,
+}
+
+impl<'a> Cells<'a> {
+    fn new(shm: &'a ShmFile, off: usize, capacity: usize, slot_bytes: usize) -> Result<Self> {
+        if !capacity.is_power_of_two() || off % 4096 != 0 {
+            return Err(err("capacity must be a power of two, offset page aligned"));
+        }
+        if off + footprint(capacity, slot_bytes) > shm.len() {
+            return Err(err("ring outside the mapping"));
+        }
+        Ok(Cells {
+            head: shm.u64_at(off + HEAD),
+            tail: shm.u64_at(off + TAIL),
+            // SAFETY: off + SLOTS is inside the mapping (checked above).
+            slots: unsafe { shm.base().add(off + SLOTS) },
+            cap: capacity as u64,
+            mask: capacity as u64 - 1,
+        })
+    }
+
+    /// Pointer to the `u64` word `word` (0 or 1) of the slot of position `pos`.
+    #[inline(always)]
+    fn word(&self, pos: u64, slot_bytes: usize, word: usize) -> *mut u64 {
+        let slot = (pos & self.mask) as usize;
+        // SAFETY: slot < capacity and word * 8 < slot_bytes, so the word is
+        // inside the slots area, which `new` checked lies in the mapping;
+        // 8-aligned since the area and slot_bytes are.
+        unsafe { self.slots.add(slot * slot_bytes + word * 8).cast() }
+    }
+}
+
+/// Producer of the ceiling ring (batch publish).
+#[derive(Debug)]
+pub struct BatchProducer<'a> {
+    c: Cells<'a>,
+    pos: u64,
+    cached_head: u64,
+}
+
+impl<'a> BatchProducer<'a> {
+    /// The producer of the ring at `off` (zero-filled memory is an empty ring).
+    ///
+    /// # Errors
+    /// Bad capacity or offset.
+    pub fn new(shm: &'a ShmFile, off: usize, capacity: usize) -> Result<Self> {
+        Ok(BatchProducer {
+            c: Cells::new(shm, off, capacity, INDEX_SLOT)?,
+            pos: 0,
+            cached_head: 0,
+        })
+    }
+
+    /// Writes as many of `items` as fit, then publishes them with one store.
+    #[inline]
+    pub fn push_slice(&mut self, items: &[u64]) -> usize {
+        let want = (items.len() as u64).min(self.c.cap);
+        let mut free = self.c.cap - (self.pos - self.cached_head);
+        if free < want {
+            // Acquire: pairs with the consumer's Release store of head, so its
+            // reads of those slots happen before we overwrite them.
+            self.cached_head = self.c.head.load(Ordering::Acquire);
+            free = self.c.cap - (self.pos - self.cached_head);
+        }
+        let n = free.min(want) as usize;
+        for (i, &v) in items[..n].iter().enumerate() {
+            let p = self.c.word(self.pos + i as u64, INDEX_SLOT, 0);
+            // SAFETY: in the mapping (`word`); the slot is free (the consumer
+            // released it, see the Acquire above) and only we write it.
+            unsafe { p.write(v) };
+        }
+        if n > 0 {
+            self.pos += n as u64;
+            // Release: pairs with the consumer's Acquire load of tail.
+            self.c.tail.store(self.pos, Ordering::Release);
+        }
+        n
+    }
+}
+
+/// Consumer of the ceiling ring (batch release).
+#[derive(Debug)]
+pub struct BatchConsumer<'a> {
+    c: Cells<'a>,
+    pos: u64,
+    cached_tail: u64,
+}
+
+impl<'a> BatchConsumer<'a> {
+    /// The consumer of the ring at `off`.
+    ///
+    /// # Errors
+    /// Bad capacity or offset.
+    pub fn new(shm: &'a ShmFile, off: usize, capacity: usize) -> Result<Self> {
+        Ok(BatchConsumer {
+            c: Cells::new(shm, off, capacity, INDEX_SLOT)?,
+            pos: 0,
+            cached_tail: 0,
+        })
+    }
+
+    /// Copies up to `out.len()` messages out, then releases them with one store.
+    #[inline]
+    pub fn pop_slice(&mut self, out: &mut [u64]) -> usize {
+        let want = out.len() as u64;
+        let mut avail = self.cached_tail - self.pos;
+        if avail < want {
+            // Acquire: pairs with the producer's Release store of tail.
+            self.cached_tail = self.c.tail.load(Ordering::Acquire);
+            avail = self.cached_tail - self.pos;
+        }
+        let n = avail.min(want) as usize;
+        for (i, o) in out[..n].iter_mut().enumerate() {
+            let p = self.c.word(self.pos + i as u64, INDEX_SLOT, 0);
+            // SAFETY: in the mapping; published by the producer's Release
+            // store of tail, which our Acquire load saw.
+            *o = unsafe { p.read() };
+        }
+        if n > 0 {
+            self.pos += n as u64;
+            // Release: pairs with the producer's Acquire load of head.
+            self.c.head.store(self.pos, Ordering::Release);
+        }
+        n
+    }
+}
+
+/// Producer of the per-message index ring.
+#[derive(Debug)]
+pub struct IndexProducer<'a> {
+    c: Cells<'a>,
+    pos: u64,
+    cached_head: u64,
+}
+
+impl<'a> IndexProducer<'a> {
+    /// The producer of the ring at `off`.
+    ///
+    /// # Errors
+    /// Bad capacity or offset.
+    pub fn new(shm: &'a ShmFile, off: usize, capacity: usize) -> Result<Self> {
+        Ok(IndexProducer {
+            c: Cells::new(shm, off, capacity, INDEX_SLOT)?,
+            pos: 0,
+            cached_head: 0,
+        })
+    }
+
+    /// Enqueues `v`; false if full.
+    #[inline]
+    pub fn push(&mut self, v: u64) -> bool {
+        if self.pos - self.cached_head == self.c.cap {
+            // Acquire: pairs with the consumer's Release store of head.
+            self.cached_head = self.c.head.load(Ordering::Acquire);
+            if self.pos - self.cached_head == self.c.cap {
+                return false;
+            }
+        }
+        let p = self.c.word(self.pos, INDEX_SLOT, 0);
+        // SAFETY: in the mapping; the slot is free (released by the consumer).
+        unsafe { p.write(v) };
+        self.pos += 1;
+        // Release: pairs with the consumer's Acquire load of tail.
+        self.c.tail.store(self.pos, Ordering::Release);
+        true
+    }
+}
+
+/// Consumer of the per-message index ring.
+#[derive(Debug)]
+pub struct IndexConsumer<'a> {
+    c: Cells<'a>,
+    pos: u64,
+    cached_tail: u64,
+}
+
+impl<'a> IndexConsumer<'a> {
+    /// The consumer of the ring at `off`.
+    ///
+    /// # Errors
+    /// Bad capacity or offset.
+    pub fn new(shm: &'a ShmFile, off: usize, capacity: usize) -> Result<Self> {
+        Ok(IndexConsumer {
+            c: Cells::new(shm, off, capacity, INDEX_SLOT)?,
+            pos: 0,
+            cached_tail: 0,
+        })
+    }
+
+    /// Dequeues a message, if any.
+    #[inline]
+    pub fn pop(&mut self) -> Option<u64> {
+        if self.pos == self.cached_tail {
+            // Acquire: pairs with the producer's Release store of tail.
+            self.cached_tail = self.c.tail.load(Ordering::Acquire);
+            if self.pos == self.cached_tail {
+                return None;
+            }
+        }
+        let p = self.c.word(self.pos, INDEX_SLOT, 0);
+        // SAFETY: in the mapping; published by the tail store we acquired.
+        let v = unsafe { p.read() };
+        self.pos += 1;
+        // Release: pairs with the producer's Acquire load of head.
+        self.c.head.store(self.pos, Ordering::Release);
+        Some(v)
+    }
+}
+
+/// Producer of the sequence-per-slot ring.
+#[derive(Debug)]
+pub struct SeqProducer<'a> {
+    c: Cells<'a>,
+    pos: u64,
+}
+
+/// Initialises the sequence ring at `off` (sequence of slot `i` = `i`: "free
+/// for position `i`"). Call before either side attaches.
+///
+/// # Errors
+/// Bad capacity or offset.
+pub fn seq_init(shm: &ShmFile, off: usize, capacity: usize) -> Result<()> {
+    let c = Cells::new(shm, off, capacity, SEQ_SLOT)?;
+    for i in 0..c.cap {
+        // SAFETY: a sequence word in the mapping (`word`), 8-aligned; the
+        // peer accesses it only atomically.
+        let seq = unsafe { AtomicU64::from_ptr(c.word(i, SEQ_SLOT, 0)) };
+        seq.store(i, Ordering::Relaxed);
+    }
+    Ok(())
+}
+
+impl<'a> SeqProducer<'a> {
+    /// The producer of the ring at `off` (initialised by [`seq_init`]).
+    ///
+    /// # Errors
+    /// Bad capacity or offset.
+    pub fn new(shm: &'a ShmFile, off: usize, capacity: usize) -> Result<Self> {
+        Ok(SeqProducer {
+            c: Cells::new(shm, off, capacity, SEQ_SLOT)?,
+            pos: 0,
+        })
+    }
+
+    /// Enqueues `v`; false if full.
+    #[inline]
+    pub fn push(&mut self, v: u64) -> bool {
+        // SAFETY: a sequence word in the mapping, accessed only atomically.
+        let seq = unsafe { AtomicU64::from_ptr(self.c.word(self.pos, SEQ_SLOT, 0)) };
+        // Acquire: pairs with the consumer's Release store freeing the slot.
+        if seq.load(Ordering::Acquire) != self.pos {
+            return false;
+        }
+        // SAFETY: the value word of the same slot, which is free (seq == pos).
+        unsafe { self.c.word(self.pos, SEQ_SLOT, 1).write(v) };
+        self.pos += 1;
+        // Release: pairs with the consumer's Acquire load of this sequence.
+        seq.store(self.pos, Ordering::Release);
+        true
+    }
+}
+
+/// Consumer of the sequence-per-slot ring.
+#[derive(Debug)]
+pub struct SeqConsumer<'a> {
+    c: Cells<'a>,
+    pos: u64,
+}
+
+impl<'a> SeqConsumer<'a> {
+    /// The consumer of the ring at `off` (initialised by [`seq_init`]).
+    ///
+    /// # Errors
+    /// Bad capacity or offset.
+    pub fn new(shm: &'a ShmFile, off: usize, capacity: usize) -> Result<Self> {
+        Ok(SeqConsumer {
+            c: Cells::new(shm, off, capacity, SEQ_SLOT)?,
+            pos: 0,
+        })
+    }
+
+    /// Dequeues a message, if any.
+    #[inline]
+    pub fn pop(&mut self) -> Option<u64> {
+        // SAFETY: a sequence word in the mapping, accessed only atomically.
+        let seq = unsafe { AtomicU64::from_ptr(self.c.word(self.pos, SEQ_SLOT, 0)) };
+        // Acquire: pairs with the producer's Release store publishing the slot.
+        if seq.load(Ordering::Acquire) != self.pos + 1 {
+            return None;
+        }
+        // SAFETY: the value word of a published slot.
+        let v = unsafe { self.c.word(self.pos, SEQ_SLOT, 1).read() };
+        // Release: pairs with the producer's Acquire load, a lap later.
+        seq.store(self.pos + self.c.cap, Ordering::Release);
+        self.pos += 1;
+        Some(v)
+    }
+}
