@@ -129,6 +129,15 @@ mod raw {
             cell.store(value as Index, Ordering::Relaxed);
         }
 
+        /// Loads the index cell at byte offset `off` (as [`HeapRegion::scribble_index`]).
+        pub fn peek_index(&self, off: usize) -> u64 {
+            let off = (off % self.geometry.total_size()) & !7;
+            // SAFETY: in bounds and 8-aligned; accessed atomically like the real cell.
+            let cell = unsafe { AtomicIndex::from_ptr(self.base.add(off).cast()) };
+            #[allow(clippy::useless_conversion)] // u32 -> u64 on 32-bit targets
+            u64::from(cell.load(Ordering::Relaxed))
+        }
+
         /// Loads the 32-bit word at byte offset `off` (as [`HeapRegion::scribble`]).
         pub fn peek(&self, off: usize) -> u32 {
             let off = (off % self.geometry.total_size()) & !3;

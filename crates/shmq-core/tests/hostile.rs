@@ -1,0 +1,365 @@
+//! A hostile peer writes arbitrary values into the shared words while the
+//! victim uses the real API: only `Ok` or typed errors, poisoning is sticky,
+//! every thread ends after a fixed number of calls. Plus one deterministic
+//! case per `Violation`.
+//!
+//! Under Miri the scribbler writes only the words the algorithm accesses
+//! atomically, each with an atomic of the same size (Miri reports racing
+//! mixed-size atomics, and a racing plain write to payload bytes that the
+//! victim copies with `ptr::copy_nonoverlapping` is a data race in Rust's
+//! model). Natively it also writes payload bytes, as a real peer can.
+#![cfg(not(loom))]
+
+use shmq_core::layout::{offset, Geometry, QueueKind};
+use shmq_core::spsc::{Consumer, PopError, Producer, PushError, Stats, Violation};
+use shmq_core::testing::HeapRegion;
+use shmq_core::Index;
+use std::thread;
+
+const CAP: u32 = 4;
+const SLOT: u32 = 16;
+
+fn heap() -> HeapRegion {
+    HeapRegion::new(Geometry::new(QueueKind::Spsc, CAP, SLOT).unwrap())
+}
+
+fn stamp_off(heap: &HeapRegion, slot: usize) -> usize {
+    offset::SLOTS + slot * heap.geometry().stride()
+}
+
+/// xorshift64*: a small deterministic generator (no timing, no OS entropy).
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+}
+
+/// 32-bit words of the header (every one, whether the algorithm uses it or not).
+const WORDS: &[usize] = &[
+    offset::MAGIC,
+    offset::VERSION,
+    offset::KIND,
+    offset::INDEX_WIDTH,
+    offset::CAPACITY,
+    offset::SLOT_SIZE,
+    offset::SLOT_STRIDE,
+    offset::TOTAL_SIZE_LO,
+    offset::TOTAL_SIZE_HI,
+    offset::READY,
+    offset::POISONED,
+    offset::CREATOR_PID,
+    offset::PRODUCER_STATE,
+    offset::CONSUMER_STATE,
+];
+/// Index cells (accessed with atomics of the index width).
+const CELLS: &[usize] = &[
+    offset::TAIL,
+    offset::FULL_COUNT,
+    offset::PRODUCER_POISON,
+    offset::HEAD,
+    offset::EMPTY_COUNT,
+    offset::CONSUMER_POISON,
+];
+
+fn iterations() -> usize {
+    if cfg!(miri) {
+        150
+    } else {
+        200_000
+    }
+}
+
+/// A value that is sometimes plausible (near the current one), sometimes not.
+fn hostile_value(rng: &mut Rng, current: u64) -> u64 {
+    match rng.below(4) {
+        0 => rng.next(),
+        1 => rng.next() % 64,
+        _ => current.wrapping_add(rng.below(5) as u64).wrapping_sub(2),
+    }
+}
+
+fn scribbler(heap: &HeapRegion, seed: u64) {
+    let mut rng = Rng(seed);
+    let stride = heap.geometry().stride();
+    let payload = !cfg!(miri);
+    for _ in 0..iterations() {
+        match rng.below(if payload { 4 } else { 3 }) {
+            0 => {
+                let off = WORDS[rng.below(WORDS.len())];
+                let v = hostile_value(&mut rng, u64::from(heap.peek(off)));
+                heap.scribble(off, v as u32);
+            }
+            1 => {
+                let off = CELLS[rng.below(CELLS.len())];
+                let v = hostile_value(&mut rng, heap.peek_index(off));
+                heap.scribble_index(off, v);
+            }
+            2 => {
+                // A slot's stamp (+0) or length (+4) word.
+                let off = offset::SLOTS + rng.below(CAP as usize) * stride + 4 * rng.below(2);
+                let v = hostile_value(&mut rng, u64::from(heap.peek(off)));
+                heap.scribble(off, v as u32);
+            }
+            _ => {
+                let off =
+                    offset::SLOTS + rng.below(CAP as usize) * stride + 8 + rng.below(SLOT as usize);
+                heap.scribble(off, rng.next() as u32);
+            }
+        }
+        thread::yield_now();
+    }
+}
+
+/// What the victim saw, for the final report and assertions.
+#[derive(Default, Debug)]
+struct Seen {
+    ok: usize,
+    poisoned: usize,
+    reattached: usize,
+    attach_refused: usize,
+}
+
+fn producer(heap: &HeapRegion, tx: Producer, seed: u64) -> Seen {
+    let mut rng = Rng(seed);
+    let mut seen = Seen::default();
+    let mut tx = Some(tx);
+    for i in 0..iterations() {
+        let Some(p) = tx.as_mut() else {
+            // Retry attaching: refused with Cursors, or a fresh producer.
+            match Producer::attach(heap.region()) {
+                Ok(p) => {
+                    seen.reattached += 1;
+                    tx = Some(p);
+                }
+                Err(Violation::Cursors { .. }) => seen.attach_refused += 1,
+                Err(v) => panic!("attach: unexpected {v:?}"),
+            }
+            continue;
+        };
+        let before = p.poisoned();
+        let r = if i % 3 == 0 {
+            p.push_slice(&[i as u32, !(i as u32)]).map(|_| ())
+        } else {
+            let len = rng.below(SLOT as usize + 1);
+            p.try_push(&vec![i as u8; len])
+        };
+        match (before, r) {
+            (None, Ok(()) | Err(PushError::Full)) => seen.ok += 1,
+            (None, Err(PushError::Poisoned(v))) => {
+                assert_eq!(p.poisoned(), Some(v));
+                seen.poisoned += 1;
+            }
+            // Once poisoned, every call returns the same violation.
+            (Some(v), r) => {
+                assert_eq!(r, Err(PushError::Poisoned(v)));
+                tx = None; // drop it and try to take over
+            }
+            (None, r) => panic!("push: unexpected {r:?}"),
+        }
+    }
+    seen
+}
+
+fn consumer(heap: &HeapRegion, rx: Consumer, seed: u64) -> Seen {
+    let mut rng = Rng(seed);
+    let mut seen = Seen::default();
+    let mut rx = Some(rx);
+    for _ in 0..iterations() {
+        let Some(c) = rx.as_mut() else {
+            match Consumer::attach(heap.region()) {
+                Ok(c) => {
+                    seen.reattached += 1;
+                    rx = Some(c);
+                }
+                Err(Violation::Cursors { .. }) => seen.attach_refused += 1,
+                Err(v) => panic!("attach: unexpected {v:?}"),
+            }
+            continue;
+        };
+        let before = c.poisoned();
+        let mut buf = [0u8; SLOT as usize];
+        let r = match rng.below(3) {
+            0 => c
+                .try_pop(&mut buf)
+                .inspect(|&n| assert!(n <= SLOT as usize)),
+            1 => c.try_pop_value::<u64>().map(|_| 8),
+            _ => {
+                let mut out = [0u32; 3];
+                c.pop_slice(&mut out).inspect(|&n| assert!(n <= 3))
+            }
+        };
+        match (before, r) {
+            (None, Ok(_) | Err(PopError::Empty) | Err(PopError::Size { .. })) => seen.ok += 1,
+            (None, Err(PopError::Poisoned(v))) => {
+                assert_eq!(c.poisoned(), Some(v));
+                seen.poisoned += 1;
+            }
+            (Some(v), r) => {
+                assert_eq!(r, Err(PopError::Poisoned(v)));
+                rx = None;
+            }
+            (None, r) => panic!("pop: unexpected {r:?}"),
+        }
+    }
+    seen
+}
+
+#[test]
+fn scribbled_words_give_only_typed_errors() {
+    let heap = heap();
+    // Attached before the peer turns hostile; later attaches may be refused.
+    let tx = Producer::attach(heap.region()).unwrap();
+    let rx = Consumer::attach(heap.region()).unwrap();
+    let (p, c) = thread::scope(|s| {
+        s.spawn(|| scribbler(&heap, 0x9E37_79B9_7F4A_7C15));
+        let p = s.spawn(|| producer(&heap, tx, 7));
+        let c = s.spawn(|| consumer(&heap, rx, 11));
+        (p.join().unwrap(), c.join().unwrap())
+    });
+    // The checks are in the loops: every result is classified (anything
+    // else panics, failing the join) and poisoning is sticky. Each thread
+    // makes a fixed number of calls, so reaching here means none hung.
+    eprintln!("producer {p:?}\nconsumer {c:?}");
+}
+
+#[test]
+fn forged_stamp_poisons_consumer() {
+    let heap = heap();
+    let mut rx = Consumer::attach(heap.region()).unwrap();
+    heap.scribble(stamp_off(&heap, 0), 12345);
+    let v = Violation::Stamp {
+        position: 0,
+        found: 12345,
+    };
+    assert_eq!(rx.try_pop(&mut [0u8; 16]), Err(PopError::Poisoned(v)));
+    // Sticky, even after the stamp is repaired; recorded in the region.
+    heap.scribble(stamp_off(&heap, 0), 1u32.wrapping_sub(CAP)); // empty stamp for position 0
+    assert_eq!(rx.try_pop(&mut [0u8; 16]), Err(PopError::Poisoned(v)));
+    assert_eq!(rx.try_pop_value::<u32>(), Err(PopError::Poisoned(v)));
+    assert_eq!(rx.pop_slice(&mut [0u8; 2]), Err(PopError::Poisoned(v)));
+    assert_eq!(rx.poisoned(), Some(v));
+    let stats = Stats::read(&heap.region());
+    assert!(stats.poisoned);
+    assert_eq!(stats.consumer_poisoned, 1);
+}
+
+#[test]
+fn length_beyond_slot_poisons_consumer() {
+    let heap = heap();
+    let mut tx = Producer::attach(heap.region()).unwrap();
+    let mut rx = Consumer::attach(heap.region()).unwrap();
+    tx.try_push(b"abc").unwrap();
+    heap.scribble(stamp_off(&heap, 0) + 4, SLOT + 1);
+    let v = Violation::Length {
+        position: 0,
+        found: SLOT + 1,
+    };
+    // A buffer larger than the slot does not help: the length is checked
+    // against the locally validated slot size.
+    assert_eq!(rx.try_pop(&mut [0u8; 64]), Err(PopError::Poisoned(v)));
+    assert_eq!(rx.try_pop(&mut [0u8; 64]), Err(PopError::Poisoned(v)));
+}
+
+#[test]
+fn head_beyond_tail_poisons_producer() {
+    let heap = heap();
+    let mut tx = Producer::attach(heap.region()).unwrap();
+    for i in 0..CAP {
+        tx.try_push(&[i as u8]).unwrap();
+    }
+    // Full: the next push re-reads the head, which claims more was consumed
+    // than was ever produced.
+    heap.scribble_index(offset::HEAD, u64::from(CAP) + 1);
+    let v = Violation::Head {
+        found: Index::from(CAP) + 1,
+        tail: Index::from(CAP),
+    };
+    assert_eq!(tx.try_push(b"x"), Err(PushError::Poisoned(v)));
+    assert_eq!(tx.push_slice(&[1u8]), Err(PushError::Poisoned(v)));
+    assert_eq!(tx.poisoned(), Some(v));
+    assert_eq!(Stats::read(&heap.region()).producer_poisoned, 1);
+}
+
+#[test]
+fn head_moving_backwards_poisons_producer() {
+    let heap = heap();
+    let mut tx = Producer::attach(heap.region()).unwrap();
+    let mut rx = Consumer::attach(heap.region()).unwrap();
+    for i in 0..CAP {
+        tx.try_push(&[i as u8]).unwrap();
+    }
+    rx.try_pop(&mut [0u8; 16]).unwrap();
+    assert_eq!(tx.try_push(b"y"), Ok(())); // producer caches head = 1
+    heap.scribble_index(offset::HEAD, 0); // behind the cached head
+    assert!(matches!(
+        tx.try_push(b"z"),
+        Err(PushError::Poisoned(Violation::Head { found: 0, .. }))
+    ));
+}
+
+#[test]
+fn inconsistent_cursors_refuse_producer_attach() {
+    let heap = heap();
+    // Head far ahead of the tail.
+    heap.scribble_index(offset::HEAD, 100);
+    assert_eq!(
+        Producer::attach(heap.region()).err(),
+        Some(Violation::Cursors { head: 100, tail: 0 })
+    );
+    // Tail more than a ring ahead of the head.
+    heap.scribble_index(offset::HEAD, 0);
+    heap.scribble_index(offset::TAIL, u64::from(CAP) + 1);
+    assert_eq!(
+        Producer::attach(heap.region()).err(),
+        Some(Violation::Cursors {
+            head: 0,
+            tail: Index::from(CAP) + 1
+        })
+    );
+    // Plausible cursors, impossible stamp where writing would resume.
+    heap.scribble_index(offset::TAIL, 0);
+    heap.scribble(stamp_off(&heap, 0), 777);
+    assert_eq!(
+        Producer::attach(heap.region()).err(),
+        Some(Violation::Cursors { head: 0, tail: 0 })
+    );
+}
+
+#[test]
+fn inconsistent_cursors_refuse_consumer_attach() {
+    let heap = heap();
+    heap.scribble(stamp_off(&heap, 2), 777);
+    heap.scribble_index(offset::HEAD, 2);
+    assert_eq!(
+        Consumer::attach(heap.region()).err(),
+        Some(Violation::Cursors { head: 2, tail: 0 })
+    );
+}
+
+#[test]
+fn scribbled_cursor_cells_are_never_read_back() {
+    // Each side's own cursor is private: overwriting the published copies
+    // changes nothing for an attached pair.
+    let heap = heap();
+    let mut tx = Producer::attach(heap.region()).unwrap();
+    let mut rx = Consumer::attach(heap.region()).unwrap();
+    tx.try_push(b"one").unwrap();
+    heap.scribble_index(offset::TAIL, 999);
+    heap.scribble_index(offset::HEAD, 0);
+    tx.try_push(b"two").unwrap();
+    let mut buf = [0u8; 16];
+    let n = rx.try_pop(&mut buf).unwrap();
+    assert_eq!(&buf[..n], b"one");
+    heap.scribble_index(offset::HEAD, 0); // consumer's copy rewound
+    let n = rx.try_pop(&mut buf).unwrap();
+    assert_eq!(&buf[..n], b"two");
+    assert_eq!(rx.try_pop(&mut buf), Err(PopError::Empty));
+    assert_eq!(rx.poisoned(), None);
+}
