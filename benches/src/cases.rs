@@ -117,7 +117,8 @@ impl PingPong {
         }
     }
 
-    fn case(self) -> &'static str {
+    /// Name of the case (as `--only` takes it).
+    pub fn case(self) -> &'static str {
         match self {
             PingPong::Floor => "pp-floor",
             PingPong::Shmq => "pp-shmq",
@@ -318,7 +319,8 @@ impl Stream {
         }
     }
 
-    fn case(self) -> &'static str {
+    /// Name of the case (as `--only` takes it).
+    pub fn case(self) -> &'static str {
         match self {
             Stream::Shmq => "st-shmq",
             Stream::ShmqBatch => "st-shmq-batch",

@@ -29,17 +29,24 @@ fn main() {
     }
 }
 
-const USAGE: &str = "usage: xproc [--quick] [--markdown FILE]";
+const USAGE: &str = "usage: xproc [--quick] [--markdown FILE] [--only CASE,...]
+  CASE: pp-floor pp-shmq pp-pipe pp-uds st-shmq st-shmq-batch st-ceiling st-rtrb st-seq st-index
+  (--only is for investigation: the floor always runs; ratios to absent peers print as -)";
 
 fn run(args: &[String]) -> Result<()> {
     let mut quick = false;
     let mut markdown = None;
+    let mut only: Option<Vec<String>> = None;
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
             "--quick" => quick = true,
             "--markdown" => {
                 markdown = Some(it.next().ok_or_else(|| err(USAGE))?.clone());
+            }
+            "--only" => {
+                let list = it.next().ok_or_else(|| err(USAGE))?;
+                only = Some(list.split(',').map(str::to_string).collect());
             }
             "-h" | "--help" => {
                 println!("{USAGE}");
@@ -55,6 +62,12 @@ fn run(args: &[String]) -> Result<()> {
     } else {
         Config::full()
     };
+    let wanted = |case: &str| only.as_ref().is_none_or(|o| o.iter().any(|c| c == case));
+    let pps: Vec<PingPong> = PINGPONGS
+        .into_iter()
+        .filter(|p| *p == PingPong::Floor || wanted(p.case()))
+        .collect();
+    let streams: Vec<Stream> = STREAMS.into_iter().filter(|s| wanted(s.case())).collect();
     let machine = Machine::detect();
     let pinned = cases::pin_parent();
     println!("{}", machine.line());
@@ -66,18 +79,22 @@ fn run(args: &[String]) -> Result<()> {
     }
     println!();
 
-    let (t1, floor_p50) = latency_section(&cfg, pinned)?;
+    let (t1, floor_p50) = latency_section(&cfg, pinned, &pps)?;
     print!("{}", t1.plain());
     println!();
-    let t2 = stream_section(&cfg, floor_p50)?;
-    print!("{}", t2.plain());
+    let mut tables = vec![t1];
+    if !streams.is_empty() {
+        let t2 = stream_section(&cfg, floor_p50, &streams)?;
+        print!("{}", t2.plain());
+        tables.push(t2);
+    }
 
     if let Some(path) = markdown {
         let command = std::iter::once("xproc".to_string())
             .chain(args.iter().cloned())
             .collect::<Vec<_>>()
             .join(" ");
-        let doc = report::markdown_doc(&machine, &command, &[t1, t2]);
+        let doc = report::markdown_doc(&machine, &command, &tables);
         std::fs::write(&path, doc).map_err(|e| err(format!("write {path}: {e}")))?;
         println!("\nwrote {path}");
     }
@@ -93,10 +110,10 @@ fn verdict(met: bool) -> &'static str {
 }
 
 /// Section 1: round-trip latency. Returns the table and the floor's p50.
-fn latency_section(cfg: &Config, pinned: bool) -> Result<(Table, f64)> {
-    let mut lat: Vec<Latency> = PINGPONGS.iter().map(|_| Latency::new()).collect();
+fn latency_section(cfg: &Config, pinned: bool, pps: &[PingPong]) -> Result<(Table, f64)> {
+    let mut lat: Vec<Latency> = pps.iter().map(|_| Latency::new()).collect();
     for _ in 0..cfg.pp_rounds {
-        for (pp, l) in PINGPONGS.iter().zip(&mut lat) {
+        for (pp, l) in pps.iter().zip(&mut lat) {
             let iters = match pp {
                 PingPong::Floor | PingPong::Shmq => cfg.pp_iters,
                 PingPong::Pipe | PingPong::Uds => cfg.pp_sys_iters,
@@ -136,7 +153,7 @@ fn latency_section(cfg: &Config, pinned: bool) -> Result<(Table, f64)> {
          clock read (≈ {:.0} ns here).",
         cases::clock_cost_ns()
     ));
-    for (pp, l) in PINGPONGS.iter().zip(&lat) {
+    for (pp, l) in pps.iter().zip(&lat) {
         let s = l.summary();
         let mut row = vec![pp.label().to_string()];
         for (x, f) in s.iter().zip(&floor) {
@@ -145,13 +162,15 @@ fn latency_section(cfg: &Config, pinned: bool) -> Result<(Table, f64)> {
         row.push(l.count().to_string());
         t.rows.push(row);
     }
-    let shmq = lat[1].summary();
-    let (r50, rmean) = (shmq[0] / floor[0], shmq[4] / floor[4]);
-    t.footer.push(format!(
-        "Target shmq RTT ≤ 1.20× floor: p50 {r50:.2}× ({}), mean {rmean:.2}× ({}).",
-        verdict(r50 <= 1.2),
-        verdict(rmean <= 1.2)
-    ));
+    if let Some(i) = pps.iter().position(|p| *p == PingPong::Shmq) {
+        let shmq = lat[i].summary();
+        let (r50, rmean) = (shmq[0] / floor[0], shmq[4] / floor[4]);
+        t.footer.push(format!(
+            "Target shmq RTT ≤ 1.20× floor: p50 {r50:.2}× ({}), mean {rmean:.2}× ({}).",
+            verdict(r50 <= 1.2),
+            verdict(rmean <= 1.2)
+        ));
+    }
     Ok((t, floor[0]))
 }
 
@@ -163,12 +182,12 @@ fn floor_check(cfg: &Config) -> Result<f64> {
 }
 
 /// Section 2: one-way stream throughput.
-fn stream_section(cfg: &Config, floor_p50: f64) -> Result<Table> {
+fn stream_section(cfg: &Config, floor_p50: f64, streams: &[Stream]) -> Result<Table> {
     let before = floor_check(cfg)?;
-    let mut runs: Vec<Vec<f64>> = STREAMS.iter().map(|_| Vec::new()).collect();
+    let mut runs: Vec<Vec<f64>> = streams.iter().map(|_| Vec::new()).collect();
     let mut shmq_stats = Vec::new();
     for _ in 0..cfg.stream_runs {
-        for (s, r) in STREAMS.iter().zip(&mut runs) {
+        for (s, r) in streams.iter().zip(&mut runs) {
             let run = s.run(cfg)?;
             r.push(run.ns_per_msg);
             if let Some(st) = run.stats {
@@ -178,8 +197,21 @@ fn stream_section(cfg: &Config, floor_p50: f64) -> Result<Table> {
     }
     let after = floor_check(cfg)?;
     let med: Vec<f64> = runs.iter().map(|r| median(r)).collect();
-    let idx = |s: Stream| STREAMS.iter().position(|x| *x == s).expect("listed");
-    let (ceiling, rtrb) = (med[idx(Stream::Ceiling)], med[idx(Stream::Rtrb)]);
+    // Median ns/msg of a peer, NaN if it did not run (ratios then print as -).
+    let of = |s: Stream| {
+        streams
+            .iter()
+            .position(|x| *x == s)
+            .map_or(f64::NAN, |i| med[i])
+    };
+    let ratio = |x: f64| {
+        if x.is_nan() {
+            "-".to_string()
+        } else {
+            format!("{x:.2}×")
+        }
+    };
+    let (ceiling, rtrb) = (of(Stream::Ceiling), of(Stream::Rtrb));
     let mut t = Table {
         title: "One-way u64 stream throughput".into(),
         header: [
@@ -219,7 +251,7 @@ fn stream_section(cfg: &Config, floor_p50: f64) -> Result<Table> {
                 .into(),
         );
     }
-    for ((s, r), m) in STREAMS.iter().zip(&runs).zip(&med) {
+    for ((s, r), m) in streams.iter().zip(&runs).zip(&med) {
         let best = r.iter().copied().fold(f64::INFINITY, f64::min);
         let worst = r.iter().copied().fold(0.0, f64::max);
         t.rows.push(vec![
@@ -228,20 +260,24 @@ fn stream_section(cfg: &Config, floor_p50: f64) -> Result<Table> {
             ns(best),
             ns(worst),
             format!("{:.0}", 1000.0 / m),
-            format!("{:.2}×", ceiling / m),
-            format!("{:.2}×", rtrb / m),
+            ratio(ceiling / m),
+            ratio(rtrb / m),
         ]);
     }
-    let per_msg = rtrb / med[idx(Stream::Shmq)];
-    let batch = ceiling / med[idx(Stream::ShmqBatch)];
-    t.footer.push(format!(
-        "Target shmq per message ≥ 2.50× rtrb's throughput: {per_msg:.2}× ({}).",
-        verdict(per_msg >= 2.5)
-    ));
-    t.footer.push(format!(
-        "Target shmq batch ≥ 0.85× the ceiling's throughput: {batch:.2}× ({}).",
-        verdict(batch >= 0.85)
-    ));
+    let per_msg = rtrb / of(Stream::Shmq);
+    if !per_msg.is_nan() {
+        t.footer.push(format!(
+            "Target shmq per message ≥ 2.50× rtrb's throughput: {per_msg:.2}× ({}).",
+            verdict(per_msg >= 2.5)
+        ));
+    }
+    let batch = ceiling / of(Stream::ShmqBatch);
+    if !batch.is_nan() {
+        t.footer.push(format!(
+            "Target shmq batch ≥ 0.85× the ceiling's throughput: {batch:.2}× ({}).",
+            verdict(batch >= 0.85)
+        ));
+    }
     for s in [Stream::Shmq, Stream::ShmqBatch] {
         let mut full = Vec::new();
         let mut empty = Vec::new();
