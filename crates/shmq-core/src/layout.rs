@@ -401,6 +401,17 @@ pub unsafe fn validate(
     Ok(geometry)
 }
 
+/// The header's index cells (8 bytes each, accessed with index-width atomics).
+#[cfg(not(loom))]
+const INDEX_CELLS: [usize; 6] = [
+    offset::TAIL,
+    offset::FULL_COUNT,
+    offset::PRODUCER_POISON,
+    offset::HEAD,
+    offset::EMPTY_COUNT,
+    offset::CONSUMER_POISON,
+];
+
 /// Writes a fresh header and empty slots for `geometry`, then publishes `ready`.
 ///
 /// # Safety
@@ -411,11 +422,19 @@ pub unsafe fn validate(
 pub unsafe fn init(base: *mut u8, geometry: &Geometry, creator_pid: u32) {
     // SAFETY: the region holds at least the header (total_size >= HEADER_SIZE).
     let word = |off| unsafe { header_word(base, off) };
+    // SAFETY: same region, geometry describes it.
+    let region = unsafe { crate::region::Region::from_raw(base, *geometry) };
     // Zero everything but `ready` first; `ready` stays unset until the end.
+    // Index cells are zeroed with atomics of their own width, like every
+    // other access to them (no mixed-size atomic accesses to one location).
+    let in_cell = |off: usize| INDEX_CELLS.iter().any(|&c| (c..c + 8).contains(&off));
     for off in (0..HEADER_SIZE).step_by(4) {
-        if off != offset::READY {
+        if off != offset::READY && (!in_cell(off) || off % 8 >= size_of::<Index>()) {
             word(off).store(0, Ordering::Relaxed);
         }
+    }
+    for cell in INDEX_CELLS {
+        region.index(cell).store(0, Ordering::Relaxed);
     }
     word(offset::MAGIC).store(MAGIC, Ordering::Relaxed);
     word(offset::VERSION).store(LAYOUT_VERSION, Ordering::Relaxed);
@@ -428,8 +447,6 @@ pub unsafe fn init(base: *mut u8, geometry: &Geometry, creator_pid: u32) {
     word(offset::TOTAL_SIZE_LO).store(total as u32, Ordering::Relaxed);
     word(offset::TOTAL_SIZE_HI).store((total >> 32) as u32, Ordering::Relaxed);
     word(offset::CREATOR_PID).store(creator_pid, Ordering::Relaxed);
-    // SAFETY: same region, geometry describes it.
-    let region = unsafe { crate::region::Region::from_raw(base, *geometry) };
     crate::spsc::init_slots(&region);
     // Release: pairs with the Acquire load of READY in `validate`.
     word(offset::READY).store(READY, Ordering::Release);
