@@ -112,6 +112,14 @@ pub fn decode(msg: &[u8]) -> u64 {
     seq
 }
 
+/// The text after `marker` in `line`, trimmed. The marker may follow other
+/// text: libtest prints `test <name> ... ` without a newline before the
+/// test's own output.
+fn after(line: &str, marker: &str) -> Option<String> {
+    line.find(marker)
+        .map(|i| line[i + marker.len()..].trim().to_owned())
+}
+
 /// A child process running one test of this binary in a role, with its
 /// stdout lines delivered through a channel.
 #[derive(Debug)]
@@ -151,7 +159,7 @@ pub fn spawn(test: &str, role: &str, envs: &[(&str, String)]) -> ChildProc {
 }
 
 impl ChildProc {
-    /// The next line starting with `prefix` (others are skipped), with the
+    /// The next line containing `prefix` (others are skipped), with the
     /// prefix removed; `None` if the child's stdout closed or `timeout` passed.
     pub fn wait_line(&self, prefix: &str, timeout: Duration) -> Option<String> {
         let deadline = Instant::now() + timeout;
@@ -159,8 +167,8 @@ impl ChildProc {
             let left = deadline.checked_duration_since(Instant::now())?;
             match self.lines.recv_timeout(left) {
                 Ok(line) => {
-                    if let Some(rest) = line.strip_prefix(prefix) {
-                        return Some(rest.trim().to_owned());
+                    if let Some(rest) = after(&line, prefix) {
+                        return Some(rest);
                     }
                 }
                 Err(_) => return None,
@@ -168,16 +176,16 @@ impl ChildProc {
         }
     }
 
-    /// Lines received so far that start with `prefix`, without blocking.
+    /// Lines received so far that contain `prefix`, without blocking.
     pub fn take_lines(&self, prefix: &str) -> Vec<String> {
         self.lines
             .try_iter()
-            .filter_map(|l| l.strip_prefix(prefix).map(|r| r.trim().to_owned()))
+            .filter_map(|l| after(&l, prefix))
             .collect()
     }
 
     /// Kills the child with SIGKILL and reaps it; returns every remaining
-    /// stdout line starting with `prefix` (all output up to its death).
+    /// stdout line containing `prefix` (all output up to its death).
     pub fn kill(&mut self, prefix: &str) -> Vec<String> {
         let _ = self.child.kill();
         let _ = self.child.wait();
