@@ -63,6 +63,12 @@ pub mod offset {
     pub const POISONED: usize = 44;
     /// `u32` pid of the creating process (informational only).
     pub const CREATOR_PID: usize = 48;
+    /// `u32` [`super::EndpointState`] of the producer role. In the header line,
+    /// not the producer's, because a waiting consumer polls it: the producer's
+    /// line is written on every message and must not bounce.
+    pub const PRODUCER_STATE: usize = 64;
+    /// `u32` [`super::EndpointState`] of the consumer role (header line, as above).
+    pub const CONSUMER_STATE: usize = 68;
 
     /// Start of the producer's line (128 bytes, written only by the producer).
     pub const PRODUCER_LINE: usize = 128;
@@ -72,8 +78,6 @@ pub mod offset {
     pub const FULL_COUNT: usize = PRODUCER_LINE + 8;
     /// Index cell: violations the producer detected.
     pub const PRODUCER_POISON: usize = PRODUCER_LINE + 16;
-    /// `u32` [`super::EndpointState`] of the producer role.
-    pub const PRODUCER_STATE: usize = PRODUCER_LINE + 24;
 
     /// Start of the consumer's line (128 bytes, written only by the consumer).
     pub const CONSUMER_LINE: usize = 256;
@@ -83,8 +87,6 @@ pub mod offset {
     pub const EMPTY_COUNT: usize = CONSUMER_LINE + 8;
     /// Index cell: violations the consumer detected.
     pub const CONSUMER_POISON: usize = CONSUMER_LINE + 16;
-    /// `u32` [`super::EndpointState`] of the consumer role.
-    pub const CONSUMER_STATE: usize = CONSUMER_LINE + 24;
 
     /// Start of the line reserved for wait/wake words (futex parking).
     pub const WAIT_LINE: usize = 384;
