@@ -7,7 +7,8 @@
 //! times the messages after a warm-up prefix.
 
 use crate::minimal::{self, BatchConsumer, BatchProducer, IndexConsumer, IndexProducer};
-use crate::minimal::{SeqConsumer, SeqProducer, INDEX_SLOT, SEQ_SLOT};
+use crate::minimal::{SeqConsumer, SeqProducer, StampConsumer, StampProducer};
+use crate::minimal::{INDEX_SLOT, SEQ_SLOT, STAMP_SLOT};
 use crate::proc::{pin_to, Deadline, Peer, Spin, PARENT_CORE, PEER_CORE};
 use crate::report::Latency;
 use crate::shm::{ShmFile, AREA, GO, READY};
@@ -271,14 +272,20 @@ fn spawn_fd_peer(
 }
 
 /// Every stream peer, in report order.
-pub const STREAMS: [Stream; 6] = [
+pub const STREAMS: [Stream; 9] = [
     Stream::Shmq,
     Stream::ShmqBatch,
     Stream::Ceiling,
     Stream::Rtrb,
     Stream::Seq,
     Stream::Index,
+    Stream::Stamp,
+    Stream::StampLazy,
+    Stream::StampBatch,
 ];
+
+/// Messages between head publications of [`Stream::StampLazy`].
+pub const LAZY_HEAD: u64 = 64;
 
 /// A one-way `u64` stream peer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -295,6 +302,14 @@ pub enum Stream {
     Seq,
     /// Minimal SPSC storing its shared index after every message.
     Index,
+    /// Diagnostic: shmq's protocol (stamp per slot, head per message),
+    /// minimal implementation, per message.
+    Stamp,
+    /// Diagnostic: as [`Stream::Stamp`], head published every [`LAZY_HEAD`]
+    /// messages or when the consumer finds the ring empty.
+    StampLazy,
+    /// Diagnostic: as [`Stream::Stamp`], batches of [`BATCH`].
+    StampBatch,
 }
 
 /// Result of one stream run.
@@ -316,6 +331,9 @@ impl Stream {
             Stream::Rtrb => "rtrb, 2 threads, per message",
             Stream::Seq => "minimal, seq word per slot, per msg",
             Stream::Index => "minimal, index stored per msg",
+            Stream::Stamp => "diag: shmq protocol, minimal, per msg",
+            Stream::StampLazy => "diag: same, head every 64, per msg",
+            Stream::StampBatch => "diag: same, batch (256)",
         }
     }
 
@@ -328,6 +346,9 @@ impl Stream {
             Stream::Rtrb => "st-rtrb",
             Stream::Seq => "st-seq",
             Stream::Index => "st-index",
+            Stream::Stamp => "st-stamp",
+            Stream::StampLazy => "st-stamp-lazy",
+            Stream::StampBatch => "st-stamp-batch",
         }
     }
 
@@ -414,6 +435,27 @@ impl Stream {
                     let mut rx = SeqConsumer::new(shm, AREA, cap)?;
                     go(shm);
                     consume(total, warm, dl, |buf| Ok(pop_one(rx.pop(), buf))).map(plain)
+                },
+            ),
+            Stream::Stamp | Stream::StampLazy | Stream::StampBatch => with_peer(
+                self.case(),
+                AREA + minimal::footprint(cap, STAMP_SLOT),
+                total,
+                cfg,
+                |_| Ok(()),
+                |shm, ()| {
+                    let every = if self == Stream::StampLazy {
+                        LAZY_HEAD
+                    } else {
+                        1
+                    };
+                    let mut rx = StampConsumer::new(shm, AREA, cap, every)?;
+                    go(shm);
+                    if self == Stream::StampBatch {
+                        consume(total, warm, dl, |buf| Ok(rx.pop_slice(buf))).map(plain)
+                    } else {
+                        consume(total, warm, dl, |buf| Ok(pop_one(rx.pop(), buf))).map(plain)
+                    }
                 },
             ),
             Stream::Rtrb => rtrb_stream(total, warm, dl).map(plain),
@@ -710,6 +752,16 @@ fn peer_shm(case: &str, path: &Path, total: u64, dl: Deadline) -> Result<()> {
             ready();
             wait_go()?;
             produce(total, dl, |i| Ok(tx.push(i)))
+        }
+        "st-stamp" | "st-stamp-lazy" | "st-stamp-batch" => {
+            let mut tx = StampProducer::new(&shm, AREA, cap)?;
+            ready();
+            wait_go()?;
+            if case == "st-stamp-batch" {
+                produce_batches(total, dl, |items| Ok(tx.push_slice(items)))
+            } else {
+                produce(total, dl, |i| Ok(tx.push(i)))
+            }
         }
         "st-seq" => {
             let mut tx = SeqProducer::new(&shm, AREA, cap)?;

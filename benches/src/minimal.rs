@@ -10,13 +10,19 @@
 //!   after every message (the classic per-message Lamport ring).
 //! - [`SeqProducer`]/[`SeqConsumer`]: a sequence word in each 16-byte slot
 //!   (FastForward / Vyukov style), per message; no shared index at all.
+//! - [`StampProducer`]/[`StampConsumer`]: shmq's protocol without its checks
+//!   and calls — 16-byte slots `[stamp u32, len u32, value u64]`, the producer
+//!   publishes a slot by its stamp, the consumer publishes its head every
+//!   `head_every` messages (1 = like shmq today) and whenever it finds the ring
+//!   empty; per message or in batches. A diagnostic, to tell the cost of the
+//!   protocol from the cost of the implementation.
 //!
 //! Layout at the ring's offset: consumer head (`u64`) at 0, producer tail at
 //! 128, slots from 256. Every field is written by one side only.
 
 use crate::shm::ShmFile;
 use crate::{err, Result};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{fence, AtomicU32, AtomicU64, Ordering};
 
 const HEAD: usize = 0;
 const TAIL: usize = 128;
@@ -338,5 +344,199 @@ impl<'a> SeqConsumer<'a> {
         seq.store(self.pos + self.c.cap, Ordering::Release);
         self.pos += 1;
         Some(v)
+    }
+}
+
+/// Bytes per slot of the stamp ring (as shmq's u64 slots: 8-byte header + payload).
+pub const STAMP_SLOT: usize = 16;
+
+/// Stamp of a slot holding position `pos` (shmq's "full" stamp).
+#[inline(always)]
+fn full_stamp(pos: u64) -> u32 {
+    (pos as u32).wrapping_add(1)
+}
+
+/// Pointer to the `u32` at byte `byte` of the slot of position `pos`.
+#[inline(always)]
+fn stamp_field(c: &Cells<'_>, pos: u64, byte: usize) -> *mut u32 {
+    let slot = (pos & c.mask) as usize;
+    // SAFETY: slot < capacity and byte + 4 <= STAMP_SLOT: inside the slots
+    // area, which `Cells::new` checked lies in the mapping; 4-aligned.
+    unsafe { c.slots.add(slot * STAMP_SLOT + byte).cast() }
+}
+
+/// Producer of the stamp ring (zero-filled memory is an empty ring: the
+/// "empty" stamp of position `p < capacity` is `p + 1 - capacity`, never
+/// equal to the full stamp, and the producer never reads stamps).
+#[derive(Debug)]
+pub struct StampProducer<'a> {
+    c: Cells<'a>,
+    pos: u64,
+    cached_head: u64,
+}
+
+impl<'a> StampProducer<'a> {
+    /// The producer of the ring at `off`.
+    ///
+    /// # Errors
+    /// Bad capacity or offset.
+    pub fn new(shm: &'a ShmFile, off: usize, capacity: usize) -> Result<Self> {
+        Ok(StampProducer {
+            c: Cells::new(shm, off, capacity, STAMP_SLOT)?,
+            pos: 0,
+            cached_head: 0,
+        })
+    }
+
+    #[inline(always)]
+    fn free(&mut self, want: u64) -> u64 {
+        let known = self.c.cap - (self.pos - self.cached_head);
+        if known >= want {
+            return known;
+        }
+        // Acquire: pairs with the consumer's Release store of head.
+        self.cached_head = self.c.head.load(Ordering::Acquire);
+        self.c.cap - (self.pos - self.cached_head)
+    }
+
+    #[inline(always)]
+    fn write(&self, pos: u64, v: u64) {
+        // SAFETY: the length field of a slot the consumer released (`free`),
+        // in the mapping (`stamp_field`); only the producer writes it.
+        unsafe { stamp_field(&self.c, pos, 4).write(8) };
+        // SAFETY: the value word of the same slot, in the mapping (`word`).
+        unsafe { self.c.word(pos, STAMP_SLOT, 1).write(v) };
+    }
+
+    #[inline(always)]
+    fn stamp(&self, pos: u64) -> &AtomicU32 {
+        // SAFETY: a stamp word in the mapping, accessed only atomically.
+        unsafe { AtomicU32::from_ptr(stamp_field(&self.c, pos, 0)) }
+    }
+
+    /// Enqueues `v`; false if full.
+    #[inline]
+    pub fn push(&mut self, v: u64) -> bool {
+        if self.free(1) == 0 {
+            return false;
+        }
+        self.write(self.pos, v);
+        // Release: pairs with the consumer's Acquire load of the stamp.
+        self.stamp(self.pos)
+            .store(full_stamp(self.pos), Ordering::Release);
+        self.pos += 1;
+        // Published for observers only, as shmq's TAIL cell.
+        self.c.tail.store(self.pos, Ordering::Relaxed);
+        true
+    }
+
+    /// Enqueues as many of `items` as fit: payloads, one Release fence, stamps.
+    #[inline]
+    pub fn push_slice(&mut self, items: &[u64]) -> usize {
+        let want = (items.len() as u64).min(self.c.cap);
+        let n = self.free(want).min(want) as usize;
+        for (i, &v) in items[..n].iter().enumerate() {
+            self.write(self.pos + i as u64, v);
+        }
+        // Release: pairs with the consumer's Acquire load of any stamp below.
+        fence(Ordering::Release);
+        for i in 0..n as u64 {
+            let pos = self.pos + i;
+            self.stamp(pos).store(full_stamp(pos), Ordering::Relaxed);
+        }
+        self.pos += n as u64;
+        self.c.tail.store(self.pos, Ordering::Relaxed);
+        n
+    }
+}
+
+/// Consumer of the stamp ring.
+#[derive(Debug)]
+pub struct StampConsumer<'a> {
+    c: Cells<'a>,
+    pos: u64,
+    /// Head as last published.
+    published: u64,
+    head_every: u64,
+}
+
+impl<'a> StampConsumer<'a> {
+    /// The consumer of the ring at `off`, publishing its head every
+    /// `head_every` messages (and whenever it finds the ring empty).
+    ///
+    /// # Errors
+    /// Bad capacity or offset, or `head_every` not in `1..=capacity / 2`.
+    pub fn new(shm: &'a ShmFile, off: usize, capacity: usize, head_every: u64) -> Result<Self> {
+        if head_every == 0 || head_every > capacity as u64 / 2 {
+            return Err(err("head_every must be in 1..=capacity/2"));
+        }
+        Ok(StampConsumer {
+            c: Cells::new(shm, off, capacity, STAMP_SLOT)?,
+            pos: 0,
+            published: 0,
+            head_every,
+        })
+    }
+
+    #[inline(always)]
+    fn ready(&self, pos: u64) -> bool {
+        // SAFETY: a stamp word in the mapping, accessed only atomically.
+        let stamp = unsafe { AtomicU32::from_ptr(stamp_field(&self.c, pos, 0)) };
+        // Acquire: pairs with the producer's Release store of the stamp (or
+        // its Release fence before a batch of stamps).
+        stamp.load(Ordering::Acquire) == full_stamp(pos)
+    }
+
+    #[inline(always)]
+    fn read(&self, pos: u64) -> Option<u64> {
+        // SAFETY: the length field of a published slot, in the mapping.
+        let len = unsafe { stamp_field(&self.c, pos, 4).read() };
+        if len != 8 {
+            return None;
+        }
+        // SAFETY: the value word of the same slot, in the mapping.
+        Some(unsafe { self.c.word(pos, STAMP_SLOT, 1).read() })
+    }
+
+    #[inline(always)]
+    fn publish(&mut self) {
+        self.published = self.pos;
+        // Release: pairs with the producer's Acquire load of head.
+        self.c.head.store(self.pos, Ordering::Release);
+    }
+
+    /// Dequeues a message, if any (None also for a malformed length).
+    #[inline]
+    pub fn pop(&mut self) -> Option<u64> {
+        if !self.ready(self.pos) {
+            if self.published != self.pos {
+                self.publish();
+            }
+            return None;
+        }
+        let v = self.read(self.pos)?;
+        self.pos += 1;
+        if self.pos - self.published >= self.head_every {
+            self.publish();
+        }
+        Some(v)
+    }
+
+    /// Dequeues up to `out.len()` messages, then publishes the head once.
+    #[inline]
+    pub fn pop_slice(&mut self, out: &mut [u64]) -> usize {
+        let mut n = 0;
+        while n < out.len() && self.ready(self.pos + n as u64) {
+            match self.read(self.pos + n as u64) {
+                Some(v) => out[n] = v,
+                None => break,
+            }
+            n += 1;
+        }
+        if n > 0 {
+            self.pos += n as u64;
+            self.publish();
+        }
+        n
     }
 }

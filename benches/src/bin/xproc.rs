@@ -31,6 +31,7 @@ fn main() {
 
 const USAGE: &str = "usage: xproc [--quick] [--markdown FILE] [--only CASE,...]
   CASE: pp-floor pp-shmq pp-pipe pp-uds st-shmq st-shmq-batch st-ceiling st-rtrb st-seq st-index
+        st-stamp st-stamp-lazy st-stamp-batch (diagnostics)
   (--only is for investigation: the floor always runs; ratios to absent peers print as -)";
 
 fn run(args: &[String]) -> Result<()> {
