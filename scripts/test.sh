@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# The project's whole test suite: `scripts/test.sh` (CI runs it via .ci/run).
+#
+# Needs stable Rust with rustup; installs what else it needs (nightly + miri
+# + rust-src, the thumbv7em-none-eabihf target, cargo-fuzz). Fails on the
+# first failing step. Set FUZZ_SECONDS=0 to skip the short fuzz runs.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+FUZZ_SECONDS="${FUZZ_SECONDS:-20}"
+EMBEDDED_TARGET=thumbv7em-none-eabihf
+TIMINGS=()
+
+step() {
+    local name="$1"
+    shift
+    printf '\n==== %s ====\n' "$name"
+    local start=$SECONDS
+    "$@"
+    local took=$((SECONDS - start))
+    TIMINGS+=("$(printf '%5ds  %s' "$took" "$name")")
+}
+
+setup() {
+    rustup toolchain install nightly --profile minimal --component miri,rust-src
+    rustup target add "$EMBEDDED_TARGET"
+    if ! cargo +nightly fuzz --version >/dev/null 2>&1; then
+        cargo install cargo-fuzz --locked
+    fi
+}
+
+benches() {
+    cargo test --workspace --benches --no-run
+    # ---- benches quick-mode run: owned by benches/, add it here ----
+}
+
+loom() {
+    # Separate target dir: --cfg loom rebuilds every dependency.
+    # Preemption bound 2: see crates/shmq-core/tests/loom_spsc.rs.
+    RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=2 CARGO_TARGET_DIR=target/loom \
+        cargo test -p shmq-core --features testing --release --test loom_spsc
+}
+
+miri() {
+    cargo +nightly miri test -p shmq-core --features testing
+}
+
+fuzz() {
+    (
+        cd fuzz
+        cargo +nightly fuzz build
+        if [ "$FUZZ_SECONDS" -gt 0 ]; then
+            for target in $(cargo +nightly fuzz list); do
+                cargo +nightly fuzz run "$target" -- \
+                    -max_total_time="$FUZZ_SECONDS" -print_final_stats=1 2>&1 |
+                    grep -E '^(#[0-9]+ +DONE|Done|stat::number_of_executed_units)' || true
+                # grep's status is not the fuzzer's: check the fuzzer's own.
+                [ "${PIPESTATUS[0]}" -eq 0 ]
+            done
+        fi
+    )
+}
+
+step "setup toolchains" setup
+step "fmt" cargo fmt --all -- --check
+step "clippy" cargo clippy --workspace --all-targets -- -D warnings
+step "test" cargo test --workspace
+step "benches compile" benches
+step "loom" loom
+step "miri (shmq-core)" miri
+step "no_std build ($EMBEDDED_TARGET)" cargo build -p shmq-core --target "$EMBEDDED_TARGET"
+step "fuzz" fuzz
+
+printf '\n==== timings ====\n'
+printf '%s\n' "${TIMINGS[@]}"
+printf 'total %ds\n' "$SECONDS"
