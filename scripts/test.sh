@@ -50,12 +50,16 @@ fuzz() {
         cd fuzz
         cargo +nightly fuzz build
         if [ "$FUZZ_SECONDS" -gt 0 ]; then
+            local log
+            log="$(mktemp)"
             for target in $(cargo +nightly fuzz list); do
-                cargo +nightly fuzz run "$target" -- \
-                    -max_total_time="$FUZZ_SECONDS" -print_final_stats=1 2>&1 |
-                    grep -E '^(#[0-9]+ +DONE|Done|stat::number_of_executed_units)' || true
-                # grep's status is not the fuzzer's: check the fuzzer's own.
-                [ "${PIPESTATUS[0]}" -eq 0 ]
+                echo "-- $target (${FUZZ_SECONDS}s)"
+                if ! cargo +nightly fuzz run "$target" -- \
+                    -max_total_time="$FUZZ_SECONDS" -print_final_stats=1 >"$log" 2>&1; then
+                    cat "$log"
+                    exit 1
+                fi
+                grep -E '^(#[0-9]+ +DONE|stat::number_of_executed_units)' "$log" || true
             done
         fi
     )
