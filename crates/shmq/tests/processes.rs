@@ -427,3 +427,216 @@ fn sender_disconnected_after_consumer_dies() {
     }
     tx.try_send_value(&4u64).unwrap();
 }
+
+/// Child: for each queue name read from stdin, maps that region without
+/// taking a role and writes random or plausible values into its header words,
+/// stamps, length words and payloads (bursts of 1 to 64 writes, then a
+/// yield), until the next name arrives. Exits at end of input.
+fn scribble() {
+    use shmq_core::layout::{HEADER_SIZE, SLOT_HEADER};
+    use std::io::BufRead;
+    use std::sync::atomic::{AtomicU32, Ordering};
+    use std::sync::mpsc::TryRecvError as Channel;
+    let (names_tx, names) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::stdin().lock().lines() {
+            if names_tx.send(line.unwrap()).is_err() {
+                break;
+            }
+        }
+    });
+    let mut rng = common::Rng::new(u64::from(std::process::id()));
+    let end = Instant::now() + Duration::from_secs(120);
+    let mut name = names.recv_timeout(CALL).unwrap();
+    for episode in 0u32.. {
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(common::shm_path(&name))
+            .unwrap();
+        let map = memmap2::MmapOptions::new().map_raw(&file).unwrap();
+        let q = Queue::open(&name).unwrap();
+        let (capacity, stride) = (
+            q.capacity(),
+            (SLOT_HEADER + q.slot_size()).next_multiple_of(8),
+        );
+        assert!(map.len() >= HEADER_SIZE + capacity * stride);
+        let burst = 1 << (2 * (episode % 4));
+        println!("SCRIBBLING {name}");
+        loop {
+            assert!(Instant::now() < end, "the parent never finished");
+            match names.try_recv() {
+                Ok(next) => {
+                    name = next;
+                    break;
+                }
+                Err(Channel::Empty) => {}
+                Err(Channel::Disconnected) => return,
+            }
+            for _ in 0..burst {
+                let r = rng.next_u64();
+                let slot_base = HEADER_SIZE + (r as usize >> 8) % capacity * stride;
+                let off = match r % 4 {
+                    0 => (r as usize >> 32) % (HEADER_SIZE / 4) * 4,
+                    1 => slot_base,
+                    2 => slot_base + 4,
+                    _ => {
+                        slot_base
+                            + SLOT_HEADER
+                            + (r as usize >> 32) % (stride - SLOT_HEADER) / 4 * 4
+                    }
+                };
+                // SAFETY: `off` is 4-aligned and `off + 4 <= map.len()` (checked
+                // above); the mapping lives until the end of this episode and
+                // every bit pattern is a valid u32.
+                let word = unsafe { AtomicU32::from_ptr(map.as_mut_ptr().add(off).cast()) };
+                let old = word.load(Ordering::Relaxed);
+                let new = match (r >> 2) % 4 {
+                    // Plausible: close to what an honest peer might write next.
+                    0 | 1 => old.wrapping_add(((r >> 40) % 5) as u32).wrapping_sub(2),
+                    _ => (r >> 16) as u32,
+                };
+                word.store(new, Ordering::Relaxed);
+            }
+            std::thread::yield_now();
+        }
+    }
+}
+
+#[test]
+fn hostile_peer_causes_only_typed_errors() {
+    use std::collections::BTreeMap;
+    const TEST: &str = "hostile_peer_causes_only_typed_errors";
+    const EPISODES: u32 = 16;
+    const ROUNDS: u32 = 250;
+    const SHORT: Duration = Duration::from_millis(1);
+    const EPISODE_TIME: Duration = Duration::from_millis(20);
+    if let Some(r) = role() {
+        assert_eq!(r, "scribbler");
+        return scribble();
+    }
+    let _serial = serial();
+    let mut child = spawn(TEST, "scribbler", &[]);
+    // Every call must return Ok or a typed error, promptly; a poisoned
+    // endpoint is dropped and the role taken again (which fails with a
+    // violation while the stamps are impossible).
+    let mut seen: BTreeMap<String, u32> = BTreeMap::new();
+    let note = |seen: &mut BTreeMap<String, u32>, what: String| *seen.entry(what).or_default() += 1;
+    let mut buf = [0u8; 64];
+    let poisoned = |seen: &BTreeMap<String, u32>| {
+        seen.get("send: poisoned").copied().unwrap_or(0)
+            + seen.get("recv: poisoned").copied().unwrap_or(0)
+    };
+    let started = Instant::now();
+    let mut episode = 0u32;
+    // At least EPISODES episodes; more (bounded) until some poisoning was seen.
+    while episode < EPISODES || (poisoned(&seen) == 0 && started.elapsed() < CALL) {
+        episode += 1;
+        let name = unique_name("hostile");
+        let q = Queue::create(
+            &name,
+            Config {
+                capacity: 16,
+                slot_size: 32,
+            },
+        )
+        .unwrap();
+        let (mut tx, mut rx) = (Some(q.sender().unwrap()), Some(q.receiver().unwrap()));
+        child.send_line(&name);
+        assert_eq!(child.wait_line("SCRIBBLING", CALL), Some(name.clone()));
+        // Each episode runs ROUNDS rounds and at least EPISODE_TIME, so that
+        // the scribbler gets to run.
+        let until = Instant::now() + EPISODE_TIME;
+        let mut round = 0u32;
+        while round < ROUNDS || Instant::now() < until {
+            round += 1;
+            if tx.is_none() {
+                match q.sender() {
+                    Ok(s) => tx = Some(s),
+                    Err(Error::Violation(_)) => note(&mut seen, "sender attach: violation".into()),
+                    Err(e) => panic!("sender: {e}"),
+                }
+            }
+            if rx.is_none() {
+                match q.receiver() {
+                    Ok(r) => rx = Some(r),
+                    Err(Error::Violation(_)) => {
+                        note(&mut seen, "receiver attach: violation".into())
+                    }
+                    Err(e) => panic!("receiver: {e}"),
+                }
+            }
+            if let Some(s) = tx.as_mut() {
+                let msg = [round as u8; 20];
+                let outcome = match round % 4 {
+                    0 => s.try_send(&msg).map(|()| 1),
+                    1 => s.send(&msg, SHORT).map(|()| 1).map_err(|e| match e {
+                        SendTimeoutError::Timeout => TrySendError::Full,
+                        SendTimeoutError::Disconnected => TrySendError::Disconnected,
+                        SendTimeoutError::Poisoned(v) => TrySendError::Poisoned(v),
+                        other => panic!("send: {other}"),
+                    }),
+                    2 => s.send_slice(&[round; 3]),
+                    _ => s.try_send_value(&u64::from(round)).map(|()| 1),
+                };
+                match outcome {
+                    Ok(_) => note(&mut seen, "send: ok".into()),
+                    Err(TrySendError::Poisoned(_)) => {
+                        note(&mut seen, "send: poisoned".into());
+                        tx = None;
+                    }
+                    Err(e) => note(&mut seen, format!("send: {e}")),
+                }
+            }
+            if let Some(r) = rx.as_mut() {
+                let outcome = match round % 4 {
+                    0 => r.try_recv(&mut buf),
+                    1 => r.recv(&mut buf, SHORT).map_err(|e| match e {
+                        RecvTimeoutError::Timeout => TryRecvError::Empty,
+                        RecvTimeoutError::Disconnected => TryRecvError::Disconnected,
+                        RecvTimeoutError::Size { len, capacity } => {
+                            TryRecvError::Size { len, capacity }
+                        }
+                        RecvTimeoutError::Poisoned(v) => TryRecvError::Poisoned(v),
+                        other => panic!("recv: {other}"),
+                    }),
+                    2 => r.recv_slice(&mut [0u32; 3]),
+                    _ => r.try_recv_value::<u64>().map(|_| 8),
+                };
+                match outcome {
+                    Ok(n) => {
+                        assert!(n <= buf.len());
+                        note(&mut seen, "recv: ok".into());
+                    }
+                    Err(TryRecvError::Poisoned(_)) => {
+                        note(&mut seen, "recv: poisoned".into());
+                        rx = None;
+                    }
+                    Err(TryRecvError::Size { len, .. }) => {
+                        assert!(len <= q.slot_size(), "length {len} passed validation");
+                        note(&mut seen, "recv: size".into());
+                        // Skip the odd-sized message with a large enough buffer.
+                        let _ = r.try_recv(&mut buf);
+                    }
+                    Err(e) => note(&mut seen, format!("recv: {e}")),
+                }
+            }
+            if round % 50 == 0 {
+                let _ = q.stats();
+                match Queue::builder(&name).ready_timeout(SHORT).open() {
+                    Ok(_) => note(&mut seen, "open: ok".into()),
+                    Err(Error::Layout(_)) => note(&mut seen, "open: layout error".into()),
+                    Err(Error::NotReady { .. }) => note(&mut seen, "open: not ready".into()),
+                    Err(e) => panic!("open: {e}"),
+                }
+            }
+        }
+    }
+    child.close_stdin();
+    child.expect_success(CALL);
+    println!("outcomes under a hostile peer: {seen:#?}");
+    assert!(
+        poisoned(&seen) > 0,
+        "the scribbler never produced an impossible state: {seen:?}"
+    );
+}

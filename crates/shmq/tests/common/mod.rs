@@ -2,9 +2,10 @@
 //! and child processes that re-execute the test binary in a role.
 #![allow(dead_code)]
 
+use std::io::Write;
 use std::io::{BufRead, BufReader};
 use std::os::unix::fs::FileExt;
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -125,6 +126,7 @@ fn after(line: &str, marker: &str) -> Option<String> {
 #[derive(Debug)]
 pub struct ChildProc {
     child: Child,
+    stdin: Option<ChildStdin>,
     lines: mpsc::Receiver<String>,
     reader: Option<std::thread::JoinHandle<()>>,
 }
@@ -135,12 +137,14 @@ pub fn spawn(test: &str, role: &str, envs: &[(&str, String)]) -> ChildProc {
     let mut cmd = Command::new(exe);
     cmd.args(["--exact", test, "--nocapture", "--test-threads=1"])
         .env(ROLE_ENV, role)
+        .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit());
     for (k, v) in envs {
         cmd.env(k, v);
     }
     let mut child = cmd.spawn().unwrap();
+    let stdin = child.stdin.take();
     let stdout = child.stdout.take().unwrap();
     let (tx, lines) = mpsc::channel();
     let reader = std::thread::spawn(move || {
@@ -153,12 +157,25 @@ pub fn spawn(test: &str, role: &str, envs: &[(&str, String)]) -> ChildProc {
     });
     ChildProc {
         child,
+        stdin,
         lines,
         reader: Some(reader),
     }
 }
 
 impl ChildProc {
+    /// Closes the child's stdin (end of input).
+    pub fn close_stdin(&mut self) {
+        self.stdin = None;
+    }
+
+    /// Writes one line to the child's stdin.
+    pub fn send_line(&mut self, line: &str) {
+        let stdin = self.stdin.as_mut().unwrap();
+        writeln!(stdin, "{line}").unwrap();
+        stdin.flush().unwrap();
+    }
+
     /// The next line containing `prefix` (others are skipped), with the
     /// prefix removed; `None` if the child's stdout closed or `timeout` passed.
     pub fn wait_line(&self, prefix: &str, timeout: Duration) -> Option<String> {
