@@ -24,7 +24,7 @@
 //!   released inside `try_recv`, after the copy), and a consumer killed
 //!   inside `try_recv` between the copy and the release hands that one
 //!   message to its successor, which the dead consumer never returned to its
-//!   caller. Applications that need at-least-once delivery acknowledge
+//!   caller ([`Receiver::recv_slice`]: up to the whole batch). Applications that need at-least-once delivery acknowledge
 //!   messages themselves.
 //!
 //! A process that forks while holding an endpoint shares the lock with the
@@ -452,7 +452,9 @@ impl Sender {
         self.attempt(Check::Polls, |p| p.push_slice(items))
     }
 
-    /// Enqueues `msg`, waiting up to `timeout` for a free slot.
+    /// Enqueues `msg`, waiting up to `timeout` for a free slot
+    /// (spinning, then yielding). A `timeout` too large to add to the current
+    /// instant (e.g. `Duration::MAX`) means no bound.
     ///
     /// # Errors
     /// [`SendTimeoutError::Timeout`]; [`SendTimeoutError::Disconnected`] as
@@ -593,7 +595,9 @@ impl Receiver {
         self.attempt(Check::Polls, |c| c.pop_slice(out))
     }
 
-    /// Dequeues one message into `buf`, waiting up to `timeout`.
+    /// Dequeues one message into `buf`, waiting up to `timeout`
+    /// (spinning, then yielding). A `timeout` too large to add to the current
+    /// instant (e.g. `Duration::MAX`) means no bound.
     ///
     /// # Errors
     /// [`RecvTimeoutError::Timeout`]; [`RecvTimeoutError::Disconnected`] once
