@@ -59,7 +59,7 @@ fuzz() {
                     cat "$log"
                     exit 1
                 fi
-                grep -E '^(#[0-9]+ +DONE|stat::number_of_executed_units)' "$log" || true
+                grep -E '^(#[0-9]+[[:space:]]+DONE|stat::number_of_executed_units)' "$log" || true
             done
         fi
     )
