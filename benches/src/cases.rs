@@ -87,11 +87,12 @@ impl Config {
 }
 
 /// Every ping-pong peer, in report order (the floor first).
-pub const PINGPONGS: [PingPong; 4] = [
+pub const PINGPONGS: [PingPong; 5] = [
     PingPong::Floor,
     PingPong::Shmq,
     PingPong::Pipe,
     PingPong::Uds,
+    PingPong::Stamp,
 ];
 
 /// A round-trip peer.
@@ -105,6 +106,9 @@ pub enum PingPong {
     Pipe,
     /// A Unix-domain stream socket pair, 8-byte messages.
     Uds,
+    /// Diagnostic: two minimal rings with shmq's protocol
+    /// ([`minimal::StampProducer`]), to tell protocol from implementation.
+    Stamp,
 }
 
 impl PingPong {
@@ -115,6 +119,7 @@ impl PingPong {
             PingPong::Shmq => "shmq SPSC u64 x2",
             PingPong::Pipe => "pipe 8 B",
             PingPong::Uds => "Unix socket 8 B",
+            PingPong::Stamp => "diag: shmq protocol, minimal x2",
         }
     }
 
@@ -125,6 +130,7 @@ impl PingPong {
             PingPong::Shmq => "pp-shmq",
             PingPong::Pipe => "pp-pipe",
             PingPong::Uds => "pp-uds",
+            PingPong::Stamp => "pp-stamp",
         }
     }
 
@@ -192,6 +198,35 @@ impl PingPong {
                                     Ok(v) => return Err(err(format!("reply {v}, sent {i}"))),
                                     Err(PopError::Empty) => spin.step()?,
                                     Err(e) => return Err(e.into()),
+                                }
+                            }
+                        })
+                    },
+                )
+            }
+            PingPong::Stamp => {
+                let fp = minimal::footprint(CAPACITY as usize, STAMP_SLOT);
+                with_peer(
+                    self.case(),
+                    AREA + 2 * fp,
+                    total,
+                    cfg,
+                    |_| Ok(()),
+                    |shm, ()| {
+                        let cap = CAPACITY as usize;
+                        let mut tx = StampProducer::new(shm, AREA, cap)?;
+                        let mut rx = StampConsumer::new(shm, AREA + fp, cap, 1)?;
+                        let mut spin = Spin::new(Deadline::after(cfg.bound), "stamp reply");
+                        go(shm);
+                        round_trips(total, warm, |i| {
+                            while !tx.push(i) {
+                                spin.step()?;
+                            }
+                            loop {
+                                match rx.pop() {
+                                    Some(v) if v == i => return Ok(()),
+                                    Some(v) => return Err(err(format!("reply {v}, sent {i}"))),
+                                    None => spin.step()?,
                                 }
                             }
                         })
@@ -752,6 +787,29 @@ fn peer_shm(case: &str, path: &Path, total: u64, dl: Deadline) -> Result<()> {
             ready();
             wait_go()?;
             produce(total, dl, |i| Ok(tx.push(i)))
+        }
+        "pp-stamp" => {
+            let fp = minimal::footprint(cap, STAMP_SLOT);
+            let mut rx = StampConsumer::new(&shm, AREA, cap, 1)?;
+            let mut tx = StampProducer::new(&shm, AREA + fp, cap)?;
+            ready();
+            wait_go()?;
+            let mut spin = Spin::new(dl, "stamp ping");
+            for i in 1..=total {
+                let v = loop {
+                    match rx.pop() {
+                        Some(v) => break v,
+                        None => spin.step()?,
+                    }
+                };
+                if v != i {
+                    return Err(err(format!("peer: ping {v}, expected {i}")));
+                }
+                while !tx.push(v) {
+                    spin.step()?;
+                }
+            }
+            Ok(())
         }
         "st-stamp" | "st-stamp-lazy" | "st-stamp-batch" => {
             let mut tx = StampProducer::new(&shm, AREA, cap)?;

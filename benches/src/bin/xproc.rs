@@ -30,7 +30,7 @@ fn main() {
 }
 
 const USAGE: &str = "usage: xproc [--quick] [--markdown FILE] [--only CASE,...]
-  CASE: pp-floor pp-shmq pp-pipe pp-uds st-shmq st-shmq-batch st-ceiling st-rtrb st-seq st-index
+  CASE: pp-floor pp-shmq pp-pipe pp-uds pp-stamp st-shmq st-shmq-batch st-ceiling st-rtrb st-seq st-index
         st-stamp st-stamp-lazy st-stamp-batch (diagnostics)
   (--only is for investigation: the floor always runs; ratios to absent peers print as -)";
 
@@ -116,7 +116,7 @@ fn latency_section(cfg: &Config, pinned: bool, pps: &[PingPong]) -> Result<(Tabl
     for _ in 0..cfg.pp_rounds {
         for (pp, l) in pps.iter().zip(&mut lat) {
             let iters = match pp {
-                PingPong::Floor | PingPong::Shmq => cfg.pp_iters,
+                PingPong::Floor | PingPong::Shmq | PingPong::Stamp => cfg.pp_iters,
                 PingPong::Pipe | PingPong::Uds => cfg.pp_sys_iters,
             };
             l.merge(&pp.run(cfg, iters)?);
