@@ -53,7 +53,7 @@ pub struct Config {
 }
 
 impl Config {
-    /// The real measurement (≈ 20 s on this machine kind).
+    /// The real measurement (≈ 30 s on this machine kind).
     pub fn full() -> Self {
         Config {
             quick: false,

@@ -113,13 +113,18 @@ fn verdict(met: bool) -> &'static str {
 /// Section 1: round-trip latency. Returns the table and the floor's p50.
 fn latency_section(cfg: &Config, pinned: bool, pps: &[PingPong]) -> Result<(Table, f64)> {
     let mut lat: Vec<Latency> = pps.iter().map(|_| Latency::new()).collect();
+    let mut floor_rounds = Vec::new();
     for _ in 0..cfg.pp_rounds {
         for (pp, l) in pps.iter().zip(&mut lat) {
             let iters = match pp {
                 PingPong::Floor | PingPong::Shmq | PingPong::Stamp => cfg.pp_iters,
                 PingPong::Pipe | PingPong::Uds => cfg.pp_sys_iters,
             };
-            l.merge(&pp.run(cfg, iters)?);
+            let one = pp.run(cfg, iters)?;
+            if *pp == PingPong::Floor {
+                floor_rounds.push(one.quantile(0.5) as f64);
+            }
+            l.merge(&one);
         }
     }
     let floor = lat[0].summary();
@@ -147,6 +152,26 @@ fn latency_section(cfg: &Config, pinned: bool, pps: &[PingPong]) -> Result<(Tabl
         ns(floor[0]),
         ns(floor[4])
     ));
+    let (lo, hi) = floor_rounds
+        .iter()
+        .fold((f64::INFINITY, 0.0f64), |(lo, hi), x| {
+            (lo.min(*x), hi.max(*x))
+        });
+    t.notes.push(format!(
+        "Floor p50 per round: {}.",
+        floor_rounds
+            .iter()
+            .map(|x| ns(*x))
+            .collect::<Vec<_>>()
+            .join(", ")
+    ));
+    if hi > 1.5 * lo {
+        t.notes.push(
+            "WARNING: the floor changed between rounds (the VM switched speed level): \
+             the merged figures mix levels; rerun for a clean comparison."
+                .into(),
+        );
+    }
     t.notes.push(format!(
         "Coordinated omission does not apply: each send waits for the previous reply \
          (closed loop, one message in flight), so no send is held back by a slow reply \
