@@ -202,14 +202,17 @@ impl Geometry {
         self.kind
     }
     /// Number of slots (a power of two).
+    #[inline]
     pub const fn capacity(&self) -> u32 {
         self.capacity
     }
     /// Largest payload of one message, in bytes.
+    #[inline]
     pub const fn slot_size(&self) -> u32 {
         self.slot_size
     }
     /// Distance between consecutive slots, in bytes.
+    #[inline]
     pub const fn stride(&self) -> usize {
         self.stride
     }
@@ -329,6 +332,7 @@ impl core::error::Error for LayoutError {}
 /// `'a` and are [`REGION_ALIGN`]-aligned; `off` must be a multiple of 4 below
 /// `HEADER_SIZE`.
 #[cfg(not(loom))]
+#[inline]
 pub(crate) unsafe fn header_word<'a>(base: *const u8, off: usize) -> &'a AtomicU32 {
     debug_assert!(off % 4 == 0 && off + 4 <= HEADER_SIZE);
     // SAFETY: in bounds and 4-aligned by the caller's contract; an AtomicU32 may

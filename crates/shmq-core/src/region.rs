@@ -60,11 +60,13 @@ mod raw {
         }
 
         /// The validated geometry.
+        #[inline]
         pub fn geometry(&self) -> &Geometry {
             &self.geometry
         }
 
         /// The 32-bit header word at byte offset `off` (`off % 4 == 0`, `< HEADER_SIZE`).
+        #[inline]
         pub(crate) fn word(&self, off: usize) -> &AtomicU32 {
             // SAFETY: the region holds at least HEADER_SIZE bytes; every caller
             // passes an `offset::*` constant, which is 4-aligned and in the header.
@@ -72,6 +74,7 @@ mod raw {
         }
 
         /// The index cell at byte offset `off` (`off % 8 == 0`, `< HEADER_SIZE`).
+        #[inline]
         pub(crate) fn index(&self, off: usize) -> &AtomicIndex {
             debug_assert!(off % 8 == 0 && off + 8 <= HEADER_SIZE);
             // SAFETY: in the header by the caller's `offset::*` constant, 8-aligned
@@ -79,6 +82,7 @@ mod raw {
             unsafe { AtomicIndex::from_ptr(self.base.as_ptr().add(off).cast()) }
         }
 
+        #[inline]
         fn slot_ptr(&self, slot: usize) -> *mut u8 {
             debug_assert!(slot < self.geometry.capacity() as usize);
             // SAFETY: slot < capacity, so the slot lies inside total_size bytes.
@@ -86,12 +90,14 @@ mod raw {
         }
 
         /// Stamp word of `slot` (`slot < capacity`).
+        #[inline]
         pub(crate) fn stamp(&self, slot: usize) -> &AtomicU32 {
             // SAFETY: slot_ptr is in bounds and 8-aligned (stride is a multiple of 8).
             unsafe { AtomicU32::from_ptr(self.slot_ptr(slot).cast()) }
         }
 
         /// Length word of `slot` (`slot < capacity`).
+        #[inline]
         pub(crate) fn len(&self, slot: usize) -> &AtomicU32 {
             // SAFETY: slot_ptr + 4 is in bounds (SLOT_HEADER = 8) and 4-aligned.
             unsafe { AtomicU32::from_ptr(self.slot_ptr(slot).add(4).cast()) }
@@ -192,18 +198,23 @@ mod heap {
         }
 
         /// The geometry.
+        #[inline]
         pub fn geometry(&self) -> &Geometry {
             &self.geometry
         }
+        #[inline]
         pub(crate) fn word(&self, off: usize) -> &AtomicU32 {
             &self.inner.words[off / 4]
         }
+        #[inline]
         pub(crate) fn index(&self, off: usize) -> &AtomicIndex {
             &self.inner.cells[off / 8]
         }
+        #[inline]
         pub(crate) fn stamp(&self, slot: usize) -> &AtomicU32 {
             &self.inner.stamps[slot]
         }
+        #[inline]
         pub(crate) fn len(&self, slot: usize) -> &AtomicU32 {
             &self.inner.lens[slot]
         }

@@ -71,6 +71,8 @@ impl Consumer {
         self.poisoned
     }
 
+    #[cold]
+    #[inline(never)]
     fn poison(&mut self, v: Violation) -> PopError {
         self.poisoned = Some(v);
         record_poison(&self.region, offset::CONSUMER_POISON);
@@ -118,6 +120,7 @@ impl Consumer {
             .store(self.head, Ordering::Release);
     }
 
+    #[cold]
     fn empty(&self) -> PopError {
         bump(&self.region, offset::EMPTY_COUNT);
         PopError::Empty
@@ -159,6 +162,7 @@ impl Consumer {
         Ok(value)
     }
 
+    #[inline]
     fn pop_exact(&mut self, buf: &mut [u8]) -> Result<usize, PopError> {
         let (slot, len) = match self.peek(self.head) {
             Err(PopError::Empty) => return Err(self.empty()),
@@ -171,7 +175,9 @@ impl Consumer {
             });
         }
         // SAFETY: len == buf.len() <= slot_size (validated in peek); slot masked.
-        unsafe { self.region.read_payload(slot, buf.as_mut_ptr(), len) };
+        // Copying `buf.len()` (equal, and a constant for `try_pop_value`) lets
+        // the compiler inline a fixed-size copy instead of calling memcpy.
+        unsafe { self.region.read_payload(slot, buf.as_mut_ptr(), buf.len()) };
         self.advance(1);
         Ok(len)
     }

@@ -109,6 +109,7 @@ impl Producer {
 
     /// Free slots, re-reading the consumer's head only if fewer than `want`
     /// are known to be free.
+    #[inline]
     fn free(&mut self, want: Index) -> Result<Index, PushError> {
         if let Some(v) = self.poisoned {
             return Err(PushError::Poisoned(v));
@@ -117,6 +118,12 @@ impl Producer {
         if known >= want {
             return Ok(known);
         }
+        self.refresh_head()
+    }
+
+    /// Re-reads the consumer's head (the slow path of `free`).
+    #[inline(never)]
+    fn refresh_head(&mut self) -> Result<Index, PushError> {
         // Acquire: pairs with the consumer's Release store of HEAD, so its reads
         // of the slots it released happen before we overwrite them.
         let head = self.region.index(offset::HEAD).load(Ordering::Acquire);
@@ -134,6 +141,7 @@ impl Producer {
         Ok(self.capacity - self.tail.wrapping_sub(head))
     }
 
+    #[cold]
     fn full(&self) -> PushError {
         bump(&self.region, offset::FULL_COUNT);
         PushError::Full
