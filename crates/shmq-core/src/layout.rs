@@ -36,6 +36,11 @@ pub const MAX_CAPACITY: u32 = 1 << 24;
 pub const MAX_SLOT_SIZE: u32 = 1 << 24;
 /// Largest total region this process accepts (a local limit).
 pub const MAX_TOTAL_SIZE: u64 = 1 << 36;
+/// Largest MPMC endpoint table this process accepts (a local limit).
+pub const MAX_ENDPOINTS: u32 = 1024;
+/// Bytes of one MPMC endpoint-table entry (one 128-byte line each, so the
+/// entries that endpoints write on every operation never share a line).
+pub const ENTRY_SIZE: usize = 128;
 
 /// Byte offsets of the header words (see `docs/layout.md`).
 pub mod offset {
@@ -53,6 +58,8 @@ pub mod offset {
     pub const SLOT_SIZE: usize = 20;
     /// `u32` distance between slots, in bytes (derived; stored for tools, checked on open).
     pub const SLOT_STRIDE: usize = 24;
+    /// `u32` MPMC only: entries of the endpoint table (0 and ignored for SPSC).
+    pub const MAX_ENDPOINTS: usize = 28;
     /// `u32` low half of the total region size in bytes.
     pub const TOTAL_SIZE_LO: usize = 32;
     /// `u32` high half of the total region size in bytes.
@@ -78,6 +85,9 @@ pub mod offset {
     pub const FULL_COUNT: usize = PRODUCER_LINE + 8;
     /// Index cell: violations the producer detected.
     pub const PRODUCER_POISON: usize = PRODUCER_LINE + 16;
+    /// Index cell, MPMC only: positions skipped because their producer died
+    /// after claiming them (never committed).
+    pub const SKIPPED: usize = PRODUCER_LINE + 24;
 
     /// Start of the consumer's line (128 bytes, written only by the consumer).
     pub const CONSUMER_LINE: usize = 256;
@@ -87,11 +97,15 @@ pub mod offset {
     pub const EMPTY_COUNT: usize = CONSUMER_LINE + 8;
     /// Index cell: violations the consumer detected.
     pub const CONSUMER_POISON: usize = CONSUMER_LINE + 16;
+    /// Index cell, MPMC only: committed messages lost because the consumer
+    /// that claimed them died before releasing their slot.
+    pub const LOST: usize = CONSUMER_LINE + 24;
 
     /// Start of the line reserved for wait/wake words (futex parking).
     pub const WAIT_LINE: usize = 384;
 
-    /// Start of slot 0.
+    /// Start of slot 0 of an SPSC region (and of the endpoint table of an
+    /// MPMC region, whose slots follow the table).
     pub const SLOTS: usize = super::HEADER_SIZE;
 }
 
@@ -101,6 +115,8 @@ pub mod offset {
 pub enum QueueKind {
     /// Single producer, single consumer ring ([`crate::spsc`]).
     Spsc,
+    /// Multi-producer multi-consumer ring ([`crate::mpmc`]).
+    Mpmc,
 }
 
 impl QueueKind {
@@ -108,6 +124,7 @@ impl QueueKind {
     pub const fn code(self) -> u32 {
         match self {
             QueueKind::Spsc => 1,
+            QueueKind::Mpmc => 2,
         }
     }
 
@@ -115,6 +132,7 @@ impl QueueKind {
     pub const fn from_code(code: u32) -> Option<Self> {
         match code {
             1 => Some(QueueKind::Spsc),
+            2 => Some(QueueKind::Mpmc),
             _ => None,
         }
     }
@@ -163,6 +181,10 @@ pub struct Geometry {
     slot_size: u32,
     stride: usize,
     total_size: usize,
+    /// MPMC endpoint-table entries (0 for SPSC).
+    endpoints: u32,
+    /// Byte offset of slot 0.
+    slots: usize,
 }
 
 impl Geometry {
@@ -173,6 +195,28 @@ impl Geometry {
     /// `2..=MAX_CAPACITY`; [`LayoutError::SlotSize`] above [`MAX_SLOT_SIZE`];
     /// [`LayoutError::SizeOverflow`] if the total exceeds [`MAX_TOTAL_SIZE`] or `usize`.
     pub fn new(kind: QueueKind, capacity: u32, slot_size: u32) -> Result<Self, LayoutError> {
+        Self::with_endpoints(kind, capacity, slot_size, 0)
+    }
+
+    /// Geometry for a new MPMC region with an endpoint table of `endpoints`
+    /// entries (the most producers plus consumers attached at once).
+    ///
+    /// # Errors
+    /// As [`Geometry::new`]; [`LayoutError::Endpoints`] unless `endpoints` is
+    /// in `1..=MAX_ENDPOINTS`.
+    pub fn new_mpmc(capacity: u32, slot_size: u32, endpoints: u32) -> Result<Self, LayoutError> {
+        if !(1..=MAX_ENDPOINTS).contains(&endpoints) {
+            return Err(LayoutError::Endpoints { found: endpoints });
+        }
+        Self::with_endpoints(QueueKind::Mpmc, capacity, slot_size, endpoints)
+    }
+
+    fn with_endpoints(
+        kind: QueueKind,
+        capacity: u32,
+        slot_size: u32,
+        endpoints: u32,
+    ) -> Result<Self, LayoutError> {
         if !capacity.is_power_of_two() || !(2..=MAX_CAPACITY).contains(&capacity) {
             return Err(LayoutError::Capacity { found: capacity });
         }
@@ -181,7 +225,9 @@ impl Geometry {
         }
         // Both factors are below 2^25, so the u64 arithmetic cannot overflow.
         let stride = (SLOT_HEADER as u64 + u64::from(slot_size)).next_multiple_of(8);
-        let total = HEADER_SIZE as u64 + stride * u64::from(capacity);
+        // endpoints <= 2^10, so the table is below 2^17 bytes.
+        let slots = HEADER_SIZE as u64 + ENTRY_SIZE as u64 * u64::from(endpoints);
+        let total = slots + stride * u64::from(capacity);
         if total > MAX_TOTAL_SIZE {
             return Err(LayoutError::SizeOverflow);
         }
@@ -194,6 +240,8 @@ impl Geometry {
             slot_size,
             stride,
             total_size,
+            endpoints,
+            slots: slots as usize,
         })
     }
 
@@ -220,10 +268,17 @@ impl Geometry {
     pub const fn total_size(&self) -> usize {
         self.total_size
     }
+    /// MPMC endpoint-table entries (0 for SPSC).
+    pub const fn endpoints(&self) -> u32 {
+        self.endpoints
+    }
     /// Byte offset of slot `slot` (which must be `< capacity`).
-    #[cfg_attr(loom, allow(dead_code))]
-    pub(crate) const fn slot_offset(&self, slot: usize) -> usize {
-        offset::SLOTS + slot * self.stride
+    pub const fn slot_offset(&self, slot: usize) -> usize {
+        self.slots + slot * self.stride
+    }
+    /// Byte offset of MPMC endpoint-table entry `entry` (`< endpoints`).
+    pub const fn entry_offset(&self, entry: usize) -> usize {
+        HEADER_SIZE + entry * ENTRY_SIZE
     }
 }
 
@@ -277,6 +332,11 @@ pub enum LayoutError {
     },
     /// The total size overflows or exceeds [`MAX_TOTAL_SIZE`].
     SizeOverflow,
+    /// MPMC endpoint table size not in `1..=MAX_ENDPOINTS`.
+    Endpoints {
+        /// Entries found or requested.
+        found: u32,
+    },
     /// The header's total size disagrees with the computed size or the mapping.
     SizeMismatch {
         /// Total size written in the header.
@@ -315,6 +375,10 @@ impl fmt::Display for LayoutError {
             }
             LayoutError::Stride { found } => write!(f, "slot stride {found} disagrees with slot size"),
             LayoutError::SizeOverflow => write!(f, "region size overflows the local limit"),
+            LayoutError::Endpoints { found } => write!(
+                f,
+                "endpoint table of {found} entries is not in 1..={MAX_ENDPOINTS}"
+            ),
             LayoutError::SizeMismatch { header, computed, mapped } => write!(
                 f,
                 "region size mismatch: header says {header}, geometry needs {computed}, mapped {mapped}"
@@ -388,7 +452,13 @@ pub unsafe fn validate(
     }
     let capacity = word(offset::CAPACITY).load(Ordering::Relaxed);
     let slot_size = word(offset::SLOT_SIZE).load(Ordering::Relaxed);
-    let geometry = Geometry::new(kind, capacity, slot_size)?;
+    let geometry = match kind {
+        QueueKind::Mpmc => {
+            let endpoints = word(offset::MAX_ENDPOINTS).load(Ordering::Relaxed);
+            Geometry::new_mpmc(capacity, slot_size, endpoints)?
+        }
+        QueueKind::Spsc => Geometry::new(kind, capacity, slot_size)?,
+    };
     let stride = word(offset::SLOT_STRIDE).load(Ordering::Relaxed);
     if stride as usize != geometry.stride {
         return Err(LayoutError::Stride { found: stride });
@@ -409,13 +479,15 @@ pub unsafe fn validate(
 
 /// The header's index cells (8 bytes each, accessed with index-width atomics).
 #[cfg(not(loom))]
-const INDEX_CELLS: [usize; 6] = [
+const INDEX_CELLS: [usize; 8] = [
     offset::TAIL,
     offset::FULL_COUNT,
     offset::PRODUCER_POISON,
+    offset::SKIPPED,
     offset::HEAD,
     offset::EMPTY_COUNT,
     offset::CONSUMER_POISON,
+    offset::LOST,
 ];
 
 /// Writes a fresh header and empty slots for `geometry`, then publishes `ready`.
@@ -453,7 +525,11 @@ pub unsafe fn init(base: *mut u8, geometry: &Geometry, creator_pid: u32) {
     word(offset::TOTAL_SIZE_LO).store(total as u32, Ordering::Relaxed);
     word(offset::TOTAL_SIZE_HI).store((total >> 32) as u32, Ordering::Relaxed);
     word(offset::CREATOR_PID).store(creator_pid, Ordering::Relaxed);
-    crate::spsc::init_slots(&region);
+    word(offset::MAX_ENDPOINTS).store(geometry.endpoints, Ordering::Relaxed);
+    match geometry.kind {
+        QueueKind::Spsc => crate::spsc::init_slots(&region),
+        QueueKind::Mpmc => crate::mpmc::init_slots(&region),
+    }
     // Release: pairs with the Acquire load of READY in `validate`.
     word(offset::READY).store(READY, Ordering::Release);
 }

@@ -16,6 +16,7 @@
 //! - [`layout`]: the byte layout, [`layout::validate`] and [`layout::init`].
 //! - [`region`]: the handle through which the algorithms touch the bytes.
 //! - [`spsc`]: single-producer single-consumer ring (sequence stamp per slot).
+//! - [`mpmc`]: multi-producer multi-consumer ring (Vyukov) with crash repair.
 //!
 //! ```
 //! use shmq_core::layout::{Geometry, QueueKind};
@@ -36,6 +37,7 @@
 extern crate std;
 
 pub mod layout;
+pub mod mpmc;
 pub mod region;
 pub mod spsc;
 mod sync;

@@ -83,6 +83,36 @@ mod raw {
         }
 
         #[inline]
+        /// The 32-bit word at byte `off` (0 or 4) of MPMC endpoint-table
+        /// entry `entry` (`entry < endpoints`).
+        pub(crate) fn entry_word(&self, entry: usize, off: usize) -> &AtomicU32 {
+            debug_assert!(entry < self.geometry.endpoints() as usize && off % 4 == 0 && off < 8);
+            // SAFETY: the table lies between the header and the slots, inside
+            // total_size bytes; entry < endpoints (callers mask or bound it) and
+            // off < ENTRY_SIZE; entries are 128-byte aligned offsets of an
+            // 8-aligned base.
+            unsafe {
+                let p = self
+                    .base
+                    .as_ptr()
+                    .add(self.geometry.entry_offset(entry) + off);
+                AtomicU32::from_ptr(p.cast())
+            }
+        }
+
+        /// The index cell at byte `off` (8 or 16) of MPMC endpoint-table entry `entry`.
+        pub(crate) fn entry_cell(&self, entry: usize, off: usize) -> &AtomicIndex {
+            debug_assert!(entry < self.geometry.endpoints() as usize && (off == 8 || off == 16));
+            // SAFETY: as for `entry_word`; off is 8-aligned and off + 8 <= ENTRY_SIZE.
+            unsafe {
+                let p = self
+                    .base
+                    .as_ptr()
+                    .add(self.geometry.entry_offset(entry) + off);
+                AtomicIndex::from_ptr(p.cast())
+            }
+        }
+
         fn slot_ptr(&self, slot: usize) -> *mut u8 {
             debug_assert!(slot < self.geometry.capacity() as usize);
             // SAFETY: slot < capacity, so the slot lies inside total_size bytes.
@@ -157,6 +187,8 @@ mod heap {
         stamps: Box<[AtomicU32]>,
         lens: Box<[AtomicU32]>,
         payloads: Box<[UnsafeCell<Box<[u8]>>]>,
+        entry_words: Box<[AtomicU32]>,
+        entry_cells: Box<[AtomicIndex]>,
     }
 
     /// Loom twin of the mapped region: the same accessors over heap atomics.
@@ -188,12 +220,21 @@ mod heap {
                     .map(|_| UnsafeCell::new(std::vec![0u8; slot].into_boxed_slice()))
                     .collect::<Vec<_>>()
                     .into_boxed_slice(),
+                entry_words: (0..2 * geometry.endpoints())
+                    .map(|_| AtomicU32::new(0))
+                    .collect(),
+                entry_cells: (0..2 * geometry.endpoints())
+                    .map(|_| AtomicIndex::new(0))
+                    .collect(),
             };
             let region = Region {
                 inner: Arc::new(inner),
                 geometry,
             };
-            crate::spsc::init_slots(&region);
+            match geometry.kind() {
+                crate::layout::QueueKind::Spsc => crate::spsc::init_slots(&region),
+                crate::layout::QueueKind::Mpmc => crate::mpmc::init_slots(&region),
+            }
             region
         }
 
@@ -213,6 +254,12 @@ mod heap {
         #[inline]
         pub(crate) fn stamp(&self, slot: usize) -> &AtomicU32 {
             &self.inner.stamps[slot]
+        }
+        pub(crate) fn entry_word(&self, entry: usize, off: usize) -> &AtomicU32 {
+            &self.inner.entry_words[2 * entry + off / 4]
+        }
+        pub(crate) fn entry_cell(&self, entry: usize, off: usize) -> &AtomicIndex {
+            &self.inner.entry_cells[2 * entry + off / 8 - 1]
         }
         #[inline]
         pub(crate) fn len(&self, slot: usize) -> &AtomicU32 {

@@ -47,6 +47,17 @@ pub fn crashed_push(region: &Region, pos: Index, msg: &[u8], stop: CrashPoint) {
     // CrashPoint::BeforeTail: the `tail` cell is left as it was.
 }
 
+/// A [`crate::mpmc::Peers`] that reports every endpoint alive (no crash
+/// repair ever happens): for examples and tests without crashes.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NoPeers;
+
+impl crate::mpmc::Peers for NoPeers {
+    fn is_dead(&self, _entry: usize) -> bool {
+        false
+    }
+}
+
 #[cfg(not(loom))]
 mod raw {
     use super::*;
