@@ -227,6 +227,17 @@ fn scribbled_words_give_only_typed_errors() {
     // else panics, failing the join) and poisoning is sticky. Each thread
     // makes a fixed number of calls, so reaching here means none hung.
     eprintln!("producer {p:?}\nconsumer {c:?}");
+    // The scribbler must actually have been noticed: natively it runs long
+    // enough to forge an impossible stamp, head or cursor many times over.
+    // Under Miri the run is a few hundred calls and detection depends on the
+    // schedule, so only the loops' checks above apply there.
+    if !cfg!(miri) {
+        let detected = p.poisoned + c.poisoned + p.attach_refused + c.attach_refused;
+        assert!(
+            detected > 0,
+            "the hostile writes went unnoticed: {p:?} {c:?}"
+        );
+    }
 }
 
 #[test]
@@ -330,6 +341,10 @@ fn inconsistent_cursors_refuse_producer_attach() {
         Producer::attach(heap.region()).err(),
         Some(Violation::Cursors { head: 0, tail: 0 })
     );
+    // Each refusal is recorded in the region, as a detected violation.
+    let stats = Stats::read(&heap.region());
+    assert_eq!(stats.producer_poisoned, 3);
+    assert!(stats.poisoned);
 }
 
 #[test]
@@ -341,6 +356,9 @@ fn inconsistent_cursors_refuse_consumer_attach() {
         Consumer::attach(heap.region()).err(),
         Some(Violation::Cursors { head: 2, tail: 0 })
     );
+    let stats = Stats::read(&heap.region());
+    assert_eq!(stats.consumer_poisoned, 1);
+    assert!(stats.poisoned);
 }
 
 #[test]

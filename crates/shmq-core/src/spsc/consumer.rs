@@ -31,7 +31,8 @@ impl Consumer {
     ///
     /// # Errors
     /// [`Violation::Cursors`] if the stamp at the published head is neither
-    /// full nor empty for that position.
+    /// full nor empty for that position; the violation is also counted in the
+    /// region (sticky `poisoned` word, consumer poison counter).
     pub fn attach(region: Region) -> Result<Self, Violation> {
         let capacity = region.geometry().capacity();
         let mask = capacity as usize - 1;
@@ -39,6 +40,7 @@ impl Consumer {
         // Acquire: pairs with the producer's Release store of the stamp.
         let stamp = region.stamp(head as usize & mask).load(Ordering::Acquire);
         if stamp != full_stamp(head) && stamp != empty_stamp(head, capacity) {
+            record_poison(&region, offset::CONSUMER_POISON);
             let tail = region.index(offset::TAIL).load(Ordering::Relaxed);
             return Err(Violation::Cursors { head, tail });
         }
@@ -87,8 +89,7 @@ impl Consumer {
             return Err(PopError::Poisoned(v));
         }
         let slot = pos as usize & self.mask;
-        // Acquire: pairs with the producer's Release store of the stamp (or its
-        // Release fence before a batch of Relaxed stamp stores).
+        // Acquire: pairs with the producer's Release store of the stamp.
         let stamp = self.region.stamp(slot).load(Ordering::Acquire);
         if stamp == full_stamp(pos) {
             let len = self.region.len(slot).load(Ordering::Relaxed);
@@ -192,8 +193,11 @@ impl Consumer {
     /// [`PopError::Size`] or [`PopError::Poisoned`] if the first message is
     /// unfit or impossible.
     pub fn pop_slice<T: Pod>(&mut self, out: &mut [T]) -> Result<usize, PopError> {
+        // At most one lap: a forged run of "full" stamps cannot make us read a
+        // slot twice or publish a head beyond the producer's tail.
+        let max = out.len().min(self.capacity as usize);
         let mut n = 0;
-        while n < out.len() {
+        while n < max {
             let pos = self.head.wrapping_add(n as Index);
             let (slot, len) = match self.peek(pos) {
                 Ok(ok) => ok,

@@ -3,7 +3,7 @@
 use super::{bump, empty_stamp, full_stamp, record_poison, PushError, Violation};
 use crate::layout::{offset, EndpointState};
 use crate::region::Region;
-use crate::sync::{fence, Index, Ordering};
+use crate::sync::{Index, Ordering};
 use bytemuck::NoUninit;
 use core::mem::size_of;
 
@@ -32,12 +32,15 @@ impl Producer {
     /// publishing its tail is recovered from: the stamps, not the tail cell,
     /// decide where writing resumes, so nothing committed is overwritten.
     /// Exclusivity (one producer at a time) is the caller's job: the platform
-    /// crate holds a role lock. Two producers at once cannot cause undefined
-    /// behaviour, only garbled traffic.
+    /// crate holds a role lock and refuses a second endpoint of a role on the
+    /// same handle. Two producers attached to the same bytes in one address
+    /// space would race on payload bytes (a data race, as two processes
+    /// writing one slot are): don't.
     ///
     /// # Errors
     /// [`Violation::Cursors`] if the published head, tail and stamps describe
-    /// no state an honest ring can be in.
+    /// no state an honest ring can be in; the violation is also counted in the
+    /// region (sticky `poisoned` word, producer poison counter).
     pub fn attach(region: Region) -> Result<Self, Violation> {
         let capacity = Index::from(region.geometry().capacity());
         let mask = capacity as usize - 1;
@@ -56,6 +59,7 @@ impl Producer {
             published
         };
         if tail.wrapping_sub(head) > capacity {
+            record_poison(&region, offset::PRODUCER_POISON);
             return Err(bad);
         }
         // Bounded: every step moves `tail` one further from `head`, at most `capacity`.
@@ -68,6 +72,7 @@ impl Producer {
             } else if stamp == empty_stamp(tail, capacity as u32) {
                 break;
             } else {
+                record_poison(&region, offset::PRODUCER_POISON);
                 return Err(bad);
             }
         }
@@ -211,8 +216,8 @@ impl Producer {
     }
 
     /// Enqueues as many of `items` as fit, one message each, and publishes
-    /// them together: all payloads first, then one Release fence, then the
-    /// stamps. Returns how many were enqueued (a prefix of `items`).
+    /// them together: all payloads first, then the stamps, in position order.
+    /// Returns how many were enqueued (a prefix of `items`).
     ///
     /// # Errors
     /// [`PushError::Full`] if `items` is non-empty and not one fits;
@@ -237,13 +242,16 @@ impl Producer {
         for (i, item) in items[..n].iter().enumerate() {
             self.write(start.wrapping_add(i as Index), bytemuck::bytes_of(item));
         }
-        // Release: pairs with the consumer's Acquire load of any of the stamps below.
-        fence(Ordering::Release);
         for i in 0..n as Index {
             let pos = start.wrapping_add(i);
+            // Release: pairs with the consumer's Acquire load of this stamp. Each
+            // stamp is a Release store (free on x86) rather than Relaxed after
+            // one fence, so stamps become visible in position order: a producer
+            // killed inside this loop leaves a committed prefix, never a gap
+            // that its successor's `attach` walk would stop in front of.
             self.region
                 .stamp(pos as usize & self.mask)
-                .store(full_stamp(pos), Ordering::Relaxed);
+                .store(full_stamp(pos), Ordering::Release);
         }
         self.tail = start.wrapping_add(n as Index);
         self.region
