@@ -12,7 +12,8 @@ use crate::minimal::{INDEX_SLOT, SEQ_SLOT, STAMP_SLOT};
 use crate::proc::{pin_to, Deadline, Peer, Spin, PARENT_CORE, PEER_CORE};
 use crate::report::Latency;
 use crate::shm::{ShmFile, AREA, GO, READY};
-use crate::{err, ring, Result};
+use crate::{err, ring, sized, Result};
+use shmq::{TryRecvError, TrySendError};
 use shmq_core::spsc::{PopError, PushError, Stats};
 use std::io::{Read, Write};
 use std::os::fd::{AsFd, OwnedFd};
@@ -87,8 +88,9 @@ impl Config {
 }
 
 /// Every ping-pong peer, in report order (the floor first).
-pub const PINGPONGS: [PingPong; 5] = [
+pub const PINGPONGS: [PingPong; 6] = [
     PingPong::Floor,
+    PingPong::Api,
     PingPong::Shmq,
     PingPong::Pipe,
     PingPong::Uds,
@@ -102,6 +104,8 @@ pub enum PingPong {
     Floor,
     /// Two shmq SPSC rings, `try_push_value`/`try_pop_value`, busy polling.
     Shmq,
+    /// Two queues of the user API (`shmq::spsc`), `try_send_value`/`try_recv_value`.
+    Api,
     /// Two pipes, 8-byte messages.
     Pipe,
     /// A Unix-domain stream socket pair, 8-byte messages.
@@ -116,7 +120,8 @@ impl PingPong {
     pub fn label(self) -> &'static str {
         match self {
             PingPong::Floor => "floor: atomic ping-pong, 2 lines",
-            PingPong::Shmq => "shmq SPSC u64 x2",
+            PingPong::Shmq => "shmq-core SPSC u64 x2",
+            PingPong::Api => "shmq API (shmq::spsc) u64 x2",
             PingPong::Pipe => "pipe 8 B",
             PingPong::Uds => "Unix socket 8 B",
             PingPong::Stamp => "diag: shmq protocol, minimal x2",
@@ -128,6 +133,7 @@ impl PingPong {
         match self {
             PingPong::Floor => "pp-floor",
             PingPong::Shmq => "pp-shmq",
+            PingPong::Api => "pp-api",
             PingPong::Pipe => "pp-pipe",
             PingPong::Uds => "pp-uds",
             PingPong::Stamp => "pp-stamp",
@@ -204,6 +210,42 @@ impl PingPong {
                     },
                 )
             }
+            PingPong::Api => with_peer(
+                self.case(),
+                AREA,
+                total,
+                cfg,
+                |shm| {
+                    let (a, b) = sized::names(shm.path())?;
+                    let tx = shmq::spsc::Queue::create(&a, api_config())?.sender()?;
+                    let rx = shmq::spsc::Queue::create(&b, api_config())?.receiver()?;
+                    Ok((tx, rx, a, b))
+                },
+                |shm, (mut tx, mut rx, a, b)| {
+                    // Both sides are attached: drop the names now.
+                    shmq::spsc::remove(&a)?;
+                    shmq::spsc::remove(&b)?;
+                    let mut spin = Spin::new(Deadline::after(cfg.bound), "shmq API reply");
+                    go(shm);
+                    round_trips(total, warm, |i| {
+                        loop {
+                            match tx.try_send_value(&i) {
+                                Ok(()) => break,
+                                Err(TrySendError::Full) => spin.step()?,
+                                Err(e) => return Err(e.into()),
+                            }
+                        }
+                        loop {
+                            match rx.try_recv_value::<u64>() {
+                                Ok(v) if v == i => return Ok(()),
+                                Ok(v) => return Err(err(format!("reply {v}, sent {i}"))),
+                                Err(TryRecvError::Empty) => spin.step()?,
+                                Err(e) => return Err(e.into()),
+                            }
+                        }
+                    })
+                },
+            ),
             PingPong::Stamp => {
                 let fp = minimal::footprint(CAPACITY as usize, STAMP_SLOT);
                 with_peer(
@@ -263,7 +305,11 @@ impl PingPong {
 /// Runs `total` round trips through `rt(i)` (send `i`, wait for it back),
 /// recording all but the first `warm`.
 #[inline(always)]
-fn round_trips(total: u64, warm: u64, mut rt: impl FnMut(u64) -> Result<()>) -> Result<Latency> {
+pub(crate) fn round_trips(
+    total: u64,
+    warm: u64,
+    mut rt: impl FnMut(u64) -> Result<()>,
+) -> Result<Latency> {
     let mut lat = Latency::new();
     let mut prev = Instant::now();
     for i in 1..=total {
@@ -307,7 +353,9 @@ fn spawn_fd_peer(
 }
 
 /// Every stream peer, in report order.
-pub const STREAMS: [Stream; 9] = [
+pub const STREAMS: [Stream; 11] = [
+    Stream::Api,
+    Stream::ApiBatch,
     Stream::Shmq,
     Stream::ShmqBatch,
     Stream::Ceiling,
@@ -329,6 +377,10 @@ pub enum Stream {
     Shmq,
     /// shmq, `push_slice`/`pop_slice` of [`BATCH`] items.
     ShmqBatch,
+    /// The user API (`shmq::spsc`), `try_send_value`/`try_recv_value`.
+    Api,
+    /// The user API, `send_slice`/`recv_slice` of [`BATCH`] items.
+    ApiBatch,
     /// Minimal SPSC, batch publish of tail/head (the ceiling).
     Ceiling,
     /// rtrb, in-process, two pinned threads, per message.
@@ -360,8 +412,10 @@ impl Stream {
     /// Name in the report.
     pub fn label(self) -> &'static str {
         match self {
-            Stream::Shmq => "shmq per message",
-            Stream::ShmqBatch => "shmq batch (256)",
+            Stream::Shmq => "shmq-core per message",
+            Stream::ShmqBatch => "shmq-core batch (256)",
+            Stream::Api => "shmq API per message",
+            Stream::ApiBatch => "shmq API batch (256)",
             Stream::Ceiling => "ceiling: minimal SPSC, batch (256)",
             Stream::Rtrb => "rtrb, 2 threads, per message",
             Stream::Seq => "minimal, seq word per slot, per msg",
@@ -377,6 +431,8 @@ impl Stream {
         match self {
             Stream::Shmq => "st-shmq",
             Stream::ShmqBatch => "st-shmq-batch",
+            Stream::Api => "st-api",
+            Stream::ApiBatch => "st-api-batch",
             Stream::Ceiling => "st-ceiling",
             Stream::Rtrb => "st-rtrb",
             Stream::Seq => "st-seq",
@@ -433,6 +489,41 @@ impl Stream {
                     Ok(StreamRun {
                         ns_per_msg: ns,
                         stats: Some(Stats::read(rx.region())),
+                    })
+                },
+            ),
+            Stream::Api | Stream::ApiBatch => with_peer(
+                self.case(),
+                AREA,
+                total,
+                cfg,
+                |shm| {
+                    let (a, _) = sized::names(shm.path())?;
+                    let q = shmq::spsc::Queue::create(&a, api_config())?;
+                    Ok((q.receiver()?, q, a))
+                },
+                |shm, (mut rx, q, a)| {
+                    shmq::spsc::remove(&a)?;
+                    go(shm);
+                    let ns = if self == Stream::Api {
+                        consume(total, warm, dl, |buf| match rx.try_recv_value::<u64>() {
+                            Ok(v) => {
+                                buf[0] = v;
+                                Ok(1)
+                            }
+                            Err(TryRecvError::Empty) => Ok(0),
+                            Err(e) => Err(e.into()),
+                        })?
+                    } else {
+                        consume(total, warm, dl, |buf| match rx.recv_slice(buf) {
+                            Ok(n) => Ok(n),
+                            Err(TryRecvError::Empty) => Ok(0),
+                            Err(e) => Err(e.into()),
+                        })?
+                    };
+                    Ok(StreamRun {
+                        ns_per_msg: ns,
+                        stats: Some(q.stats()),
                     })
                 },
             ),
@@ -610,7 +701,7 @@ fn rtrb_stream(total: u64, warm: u64, dl: Deadline) -> Result<f64> {
 /// Runs one cross-process case: creates the shared file (`len` bytes),
 /// `init`ialises it, spawns the peer, waits (bounded) until it is attached,
 /// unlinks the file, runs `body` (which must call [`go`]), and reaps the peer.
-fn with_peer<T, R>(
+pub(crate) fn with_peer<T, R>(
     case: &str,
     len: usize,
     total: u64,
@@ -641,12 +732,12 @@ fn with_peer<T, R>(
 }
 
 /// Tells the peer to start.
-fn go(shm: &ShmFile) {
+pub(crate) fn go(shm: &ShmFile) {
     // Release: pairs with the peer's Acquire load of GO in `wait_go`.
     shm.u32_at(GO).store(1, Ordering::Release);
 }
 
-fn peer_args(case: &str, path: &str, total: u64, cfg: &Config) -> Vec<String> {
+pub(crate) fn peer_args(case: &str, path: &str, total: u64, cfg: &Config) -> Vec<String> {
     vec![
         "__peer".into(),
         case.into(),
@@ -668,6 +759,9 @@ pub fn peer_main(args: &[String]) -> Result<()> {
     let dl = Deadline::after(Duration::from_secs(bound.parse()?));
     // Best effort: on a 1-CPU machine the run goes on unpinned (the parent says so).
     let _ = pin_to(PEER_CORE);
+    if case.starts_with("sz-") {
+        return crate::sized::peer_main(case, Path::new(path), total, dl);
+    }
     match case.as_str() {
         "pp-pipe" | "pp-uds" => {
             let input = std::io::stdin();
@@ -776,6 +870,53 @@ fn peer_shm(case: &str, path: &Path, total: u64, dl: Deadline) -> Result<()> {
                 })
             }
         }
+        "pp-api" => {
+            let (a, b) = sized::names(shm.path())?;
+            let mut rx = shmq::spsc::Queue::open(&a)?.receiver()?;
+            let mut tx = shmq::spsc::Queue::open(&b)?.sender()?;
+            ready();
+            wait_go()?;
+            let mut spin = Spin::new(dl, "shmq API ping");
+            for i in 1..=total {
+                let v = loop {
+                    match rx.try_recv_value::<u64>() {
+                        Ok(v) => break v,
+                        Err(TryRecvError::Empty) => spin.step()?,
+                        Err(e) => return Err(e.into()),
+                    }
+                };
+                if v != i {
+                    return Err(err(format!("peer: ping {v}, expected {i}")));
+                }
+                loop {
+                    match tx.try_send_value(&v) {
+                        Ok(()) => break,
+                        Err(TrySendError::Full) => spin.step()?,
+                        Err(e) => return Err(e.into()),
+                    }
+                }
+            }
+            Ok(())
+        }
+        "st-api" | "st-api-batch" => {
+            let (a, _) = sized::names(shm.path())?;
+            let mut tx = shmq::spsc::Queue::open(&a)?.sender()?;
+            ready();
+            wait_go()?;
+            if case == "st-api" {
+                produce(total, dl, |i| match tx.try_send_value(&i) {
+                    Ok(()) => Ok(true),
+                    Err(TrySendError::Full) => Ok(false),
+                    Err(e) => Err(e.into()),
+                })
+            } else {
+                produce_batches(total, dl, |items| match tx.send_slice(items) {
+                    Ok(n) => Ok(n),
+                    Err(TrySendError::Full) => Ok(0),
+                    Err(e) => Err(e.into()),
+                })
+            }
+        }
         "st-ceiling" => {
             let mut tx = BatchProducer::new(&shm, AREA, cap)?;
             ready();
@@ -845,4 +986,28 @@ pub fn clock_cost_ns() -> f64 {
         last = std::hint::black_box(Instant::now());
     }
     (last - t0).as_nanos() as f64 / f64::from(N)
+}
+
+/// Peer side: reports that it has attached (see [`with_peer`]).
+pub(crate) fn peer_ready(shm: &ShmFile) {
+    // Release: pairs with the parent's Acquire load in `with_peer`.
+    shm.u32_at(READY).store(1, Ordering::Release);
+}
+
+/// Peer side: waits (bounded by `dl`) for the parent's [`go`].
+pub(crate) fn peer_wait_go(shm: &ShmFile, dl: Deadline) -> Result<()> {
+    let mut spin = Spin::new(dl, "go");
+    // Acquire: pairs with the parent's Release store in `go`.
+    while shm.u32_at(GO).load(Ordering::Acquire) != 1 {
+        spin.step()?;
+    }
+    Ok(())
+}
+
+/// Geometry of the user-API queues of the `u64` sections.
+fn api_config() -> shmq::spsc::Config {
+    shmq::spsc::Config {
+        capacity: CAPACITY,
+        slot_size: ring::U64_SLOT,
+    }
 }

@@ -23,10 +23,12 @@
 
 pub mod cases;
 pub mod minimal;
+pub mod plot;
 pub mod proc;
 pub mod report;
 pub mod ring;
 pub mod shm;
+pub mod sized;
 
 /// Errors of the harness: a message for the operator, never recovered from.
 pub type Error = Box<dyn std::error::Error + Send + Sync>;

@@ -540,3 +540,150 @@ impl<'a> StampConsumer<'a> {
         n
     }
 }
+
+/// Producer of a minimal ring of fixed-size byte messages (`slot_bytes` each,
+/// a multiple of 8): Lamport's ring with a cached head, publishing its tail on
+/// [`BytesProducer::publish`] (per message in ping-pong, per batch in streams).
+/// The sized-message ceiling.
+#[derive(Debug)]
+pub struct BytesProducer<'a> {
+    c: Cells<'a>,
+    slot_bytes: usize,
+    pos: u64,
+    published: u64,
+    cached_head: u64,
+}
+
+impl<'a> BytesProducer<'a> {
+    /// The producer of the ring at `off` (zero-filled memory is an empty ring).
+    ///
+    /// # Errors
+    /// Bad capacity, slot size or offset.
+    pub fn new(shm: &'a ShmFile, off: usize, capacity: usize, slot_bytes: usize) -> Result<Self> {
+        if slot_bytes == 0 || slot_bytes % 8 != 0 {
+            return Err(err("slot size must be a positive multiple of 8"));
+        }
+        Ok(BytesProducer {
+            c: Cells::new(shm, off, capacity, slot_bytes)?,
+            slot_bytes,
+            pos: 0,
+            published: 0,
+            cached_head: 0,
+        })
+    }
+
+    /// Copies `msg` (exactly `slot_bytes` long) into the next free slot
+    /// without publishing it; false if the ring is full.
+    ///
+    /// # Panics
+    /// If `msg` is not `slot_bytes` long.
+    #[inline]
+    pub fn write(&mut self, msg: &[u8]) -> bool {
+        assert_eq!(msg.len(), self.slot_bytes, "message size");
+        if self.pos - self.cached_head == self.c.cap {
+            // Acquire: pairs with the consumer's Release store of head, so its
+            // reads of the released slots happen before we overwrite them.
+            self.cached_head = self.c.head.load(Ordering::Acquire);
+            if self.pos - self.cached_head == self.c.cap {
+                return false;
+            }
+        }
+        let p = self.c.word(self.pos, self.slot_bytes, 0).cast::<u8>();
+        // SAFETY: the slot (slot_bytes bytes from `p`) lies in the mapping
+        // (`word`); it is free (released by the consumer, Acquire above) and
+        // only this producer writes it; `msg` is a separate local buffer.
+        unsafe { core::ptr::copy_nonoverlapping(msg.as_ptr(), p, self.slot_bytes) };
+        self.pos += 1;
+        true
+    }
+
+    /// Messages written and not yet published.
+    pub fn pending(&self) -> u64 {
+        self.pos - self.published
+    }
+
+    /// Publishes every written message with one store.
+    #[inline]
+    pub fn publish(&mut self) {
+        if self.published != self.pos {
+            self.published = self.pos;
+            // Release: pairs with the consumer's Acquire load of tail.
+            self.c.tail.store(self.pos, Ordering::Release);
+        }
+    }
+}
+
+/// Consumer of the minimal byte-message ring; releases its head every
+/// `release_every` messages and whenever it finds the ring empty.
+#[derive(Debug)]
+pub struct BytesConsumer<'a> {
+    c: Cells<'a>,
+    slot_bytes: usize,
+    pos: u64,
+    released: u64,
+    cached_tail: u64,
+    release_every: u64,
+}
+
+impl<'a> BytesConsumer<'a> {
+    /// The consumer of the ring at `off`.
+    ///
+    /// # Errors
+    /// Bad capacity, slot size, offset or `release_every` of 0.
+    pub fn new(
+        shm: &'a ShmFile,
+        off: usize,
+        capacity: usize,
+        slot_bytes: usize,
+        release_every: u64,
+    ) -> Result<Self> {
+        if slot_bytes == 0 || slot_bytes % 8 != 0 || release_every == 0 {
+            return Err(err("bad slot size or release interval"));
+        }
+        Ok(BytesConsumer {
+            c: Cells::new(shm, off, capacity, slot_bytes)?,
+            slot_bytes,
+            pos: 0,
+            released: 0,
+            cached_tail: 0,
+            release_every,
+        })
+    }
+
+    /// Copies the next message into `buf` (at least `slot_bytes` long);
+    /// false if the ring is empty.
+    ///
+    /// # Panics
+    /// If `buf` is shorter than a slot.
+    #[inline]
+    pub fn pop_into(&mut self, buf: &mut [u8]) -> bool {
+        assert!(buf.len() >= self.slot_bytes, "buffer size");
+        if self.pos == self.cached_tail {
+            self.release();
+            // Acquire: pairs with the producer's Release store of tail, so
+            // the slot contents written before it are visible.
+            self.cached_tail = self.c.tail.load(Ordering::Acquire);
+            if self.pos == self.cached_tail {
+                return false;
+            }
+        }
+        let p = self.c.word(self.pos, self.slot_bytes, 0).cast::<u8>();
+        // SAFETY: the slot lies in the mapping (`word`) and was published by
+        // the producer (Acquire above), which does not write it again until we
+        // release it; `buf` is a separate local buffer of sufficient length.
+        unsafe { core::ptr::copy_nonoverlapping(p, buf.as_mut_ptr(), self.slot_bytes) };
+        self.pos += 1;
+        if self.pos - self.released >= self.release_every {
+            self.release();
+        }
+        true
+    }
+
+    fn release(&mut self) {
+        if self.released != self.pos {
+            self.released = self.pos;
+            // Release: pairs with the producer's Acquire load of head.
+            self.c.head.store(self.pos, Ordering::Release);
+        }
+    }
+}

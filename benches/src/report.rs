@@ -241,7 +241,12 @@ impl Machine {
 }
 
 /// The Markdown report: machine, command, then every table.
-pub fn markdown_doc(machine: &Machine, command: &str, tables: &[Table]) -> String {
+pub fn markdown_doc(
+    machine: &Machine,
+    command: &str,
+    plot: Option<&str>,
+    tables: &[Table],
+) -> String {
     let mut out = String::new();
     out.push_str("# shmq cross-process benchmarks\n\n");
     out.push_str("Written by `xproc --markdown`; every number below was measured in one run.\n\n");
@@ -251,6 +256,22 @@ pub fn markdown_doc(machine: &Machine, command: &str, tables: &[Table]) -> Strin
     let _ = writeln!(out, "- commit: {}", machine.commit);
     let _ = writeln!(out, "- date: {}", machine.date);
     let _ = writeln!(out, "- command: `{command}`\n");
+    out.push_str("## Targets\n\n");
+    let targets: Vec<&String> = tables
+        .iter()
+        .flat_map(|t| &t.footer)
+        .filter(|f| f.starts_with("Target"))
+        .collect();
+    if targets.is_empty() {
+        out.push_str("No target was evaluated in this run.\n");
+    }
+    for f in targets {
+        let _ = writeln!(out, "- {f}");
+    }
+    out.push('\n');
+    if let Some(p) = plot {
+        let _ = writeln!(out, "{p}\n");
+    }
     for t in tables {
         out.push_str(&t.markdown());
     }

@@ -11,7 +11,9 @@
 //! The binary re-executes itself as `xproc __peer ...` for the peer process.
 
 use shmq_benches::cases::{self, Config, PingPong, Stream, PINGPONGS, STREAMS};
+use shmq_benches::plot::{self, Panel};
 use shmq_benches::report::{self, median, ns, Latency, Machine, Table};
+use shmq_benches::sized::{self, Sys, SIZES};
 use shmq_benches::{err, Result};
 
 fn main() {
@@ -29,14 +31,16 @@ fn main() {
     }
 }
 
-const USAGE: &str = "usage: xproc [--quick] [--markdown FILE] [--only CASE,...]
-  CASE: pp-floor pp-shmq pp-pipe pp-uds pp-stamp st-shmq st-shmq-batch st-ceiling st-rtrb st-seq st-index
+const USAGE: &str = "usage: xproc [--quick] [--markdown FILE [--plot FILE.png]] [--only CASE,...]
+  --plot defaults to the Markdown file's name with -latency.png; sized sections: CASE sized
+  CASE: pp-floor pp-api pp-shmq pp-pipe pp-uds pp-stamp st-api st-api-batch st-shmq st-shmq-batch st-ceiling st-rtrb st-seq st-index
         st-stamp st-stamp-lazy st-stamp-batch (diagnostics)
   (--only is for investigation: the floor always runs; ratios to absent peers print as -)";
 
 fn run(args: &[String]) -> Result<()> {
     let mut quick = false;
     let mut markdown = None;
+    let mut png: Option<String> = None;
     let mut only: Option<Vec<String>> = None;
     let mut it = args.iter();
     while let Some(a) = it.next() {
@@ -44,6 +48,9 @@ fn run(args: &[String]) -> Result<()> {
             "--quick" => quick = true,
             "--markdown" => {
                 markdown = Some(it.next().ok_or_else(|| err(USAGE))?.clone());
+            }
+            "--plot" => {
+                png = Some(it.next().ok_or_else(|| err(USAGE))?.clone());
             }
             "--only" => {
                 let list = it.next().ok_or_else(|| err(USAGE))?;
@@ -87,7 +94,19 @@ fn run(args: &[String]) -> Result<()> {
     if !streams.is_empty() {
         let t2 = stream_section(&cfg, floor_p50, &streams)?;
         print!("{}", t2.plain());
+        println!();
         tables.push(t2);
+    }
+    let mut sized_lat = Vec::new();
+    if wanted("sized") {
+        let (t3, lat) = sized_latency_section(&cfg)?;
+        print!("{}", t3.plain());
+        println!();
+        tables.push(t3);
+        sized_lat = lat;
+        let t4 = sized_stream_section(&cfg)?;
+        print!("{}", t4.plain());
+        tables.push(t4);
     }
 
     if let Some(path) = markdown {
@@ -95,7 +114,38 @@ fn run(args: &[String]) -> Result<()> {
             .chain(args.iter().cloned())
             .collect::<Vec<_>>()
             .join(" ");
-        let doc = report::markdown_doc(&machine, &command, &tables);
+        let png = png.unwrap_or_else(|| {
+            let stem = path.strip_suffix(".md").unwrap_or(&path);
+            format!("{stem}-latency.png")
+        });
+        let mut plot_line = None;
+        if !sized_lat.is_empty() {
+            let panels: Vec<Panel> = sized_lat
+                .iter()
+                .map(|(size, series)| Panel {
+                    title: format!("{} messages", size_label(*size)),
+                    series: series.iter().map(|(l, lat)| (*l, lat)).collect(),
+                })
+                .collect();
+            let caption = format!(
+                "Round-trip latency percentiles, two pinned processes ({}, commit {})",
+                machine.date, machine.commit
+            );
+            match plot::latency_png(&png, &caption, &panels) {
+                Ok(font) => {
+                    eprintln!("xproc: wrote {png} (font {font})");
+                    let name = std::path::Path::new(&png)
+                        .file_name()
+                        .and_then(|n| n.to_str())
+                        .unwrap_or(&png);
+                    plot_line = Some(format!(
+                        "![Round-trip latency percentiles per system and message size]({name})"
+                    ));
+                }
+                Err(e) => eprintln!("xproc: no plot: {e}"),
+            }
+        }
+        let doc = report::markdown_doc(&machine, &command, plot_line.as_deref(), &tables);
         std::fs::write(&path, doc).map_err(|e| err(format!("write {path}: {e}")))?;
         println!("\nwrote {path}");
     }
@@ -117,7 +167,7 @@ fn latency_section(cfg: &Config, pinned: bool, pps: &[PingPong]) -> Result<(Tabl
     for _ in 0..cfg.pp_rounds {
         for (pp, l) in pps.iter().zip(&mut lat) {
             let iters = match pp {
-                PingPong::Floor | PingPong::Shmq | PingPong::Stamp => cfg.pp_iters,
+                PingPong::Floor | PingPong::Shmq | PingPong::Api | PingPong::Stamp => cfg.pp_iters,
                 PingPong::Pipe | PingPong::Uds => cfg.pp_sys_iters,
             };
             let one = pp.run(cfg, iters)?;
@@ -188,14 +238,17 @@ fn latency_section(cfg: &Config, pinned: bool, pps: &[PingPong]) -> Result<(Tabl
         row.push(l.count().to_string());
         t.rows.push(row);
     }
-    if let Some(i) = pps.iter().position(|p| *p == PingPong::Shmq) {
-        let shmq = lat[i].summary();
-        let (r50, rmean) = (shmq[0] / floor[0], shmq[4] / floor[4]);
-        t.footer.push(format!(
-            "Target shmq RTT ≤ 1.20× floor: p50 {r50:.2}× ({}), mean {rmean:.2}× ({}).",
-            verdict(r50 <= 1.2),
-            verdict(rmean <= 1.2)
-        ));
+    for target in [PingPong::Api, PingPong::Shmq] {
+        if let Some(i) = pps.iter().position(|p| *p == target) {
+            let shmq = lat[i].summary();
+            let (r50, rmean) = (shmq[0] / floor[0], shmq[4] / floor[4]);
+            t.footer.push(format!(
+                "Target RTT ≤ 1.20× floor, {}: p50 {r50:.2}× ({}), mean {rmean:.2}× ({}).",
+                target.label(),
+                verdict(r50 <= 1.2),
+                verdict(rmean <= 1.2)
+            ));
+        }
     }
     Ok((t, floor[0]))
 }
@@ -290,21 +343,32 @@ fn stream_section(cfg: &Config, floor_p50: f64, streams: &[Stream]) -> Result<Ta
             ratio(rtrb / m),
         ]);
     }
-    let per_msg = rtrb / of(Stream::Shmq);
-    if !per_msg.is_nan() {
-        t.footer.push(format!(
-            "Target shmq per message ≥ 2.50× rtrb's throughput: {per_msg:.2}× ({}).",
-            verdict(per_msg >= 2.5)
-        ));
+    for s in [Stream::Api, Stream::Shmq] {
+        let per_msg = rtrb / of(s);
+        if !per_msg.is_nan() {
+            t.footer.push(format!(
+                "Target per message ≥ 2.50× rtrb's throughput, {}: {per_msg:.2}× ({}).",
+                s.label(),
+                verdict(per_msg >= 2.5)
+            ));
+        }
     }
-    let batch = ceiling / of(Stream::ShmqBatch);
-    if !batch.is_nan() {
-        t.footer.push(format!(
-            "Target shmq batch ≥ 0.85× the ceiling's throughput: {batch:.2}× ({}).",
-            verdict(batch >= 0.85)
-        ));
+    for s in [Stream::ApiBatch, Stream::ShmqBatch] {
+        let batch = ceiling / of(s);
+        if !batch.is_nan() {
+            t.footer.push(format!(
+                "Target batch ≥ 0.85× the ceiling's throughput, {}: {batch:.2}× ({}).",
+                s.label(),
+                verdict(batch >= 0.85)
+            ));
+        }
     }
-    for s in [Stream::Shmq, Stream::ShmqBatch] {
+    for s in [
+        Stream::Api,
+        Stream::ApiBatch,
+        Stream::Shmq,
+        Stream::ShmqBatch,
+    ] {
         let mut full = Vec::new();
         let mut empty = Vec::new();
         for (_, st) in shmq_stats.iter().filter(|(x, _)| *x == s) {
@@ -322,5 +386,252 @@ fn stream_section(cfg: &Config, floor_p50: f64, streams: &[Stream]) -> Result<Ta
             ));
         }
     }
+    Ok(t)
+}
+
+/// `8 B`, `1 KiB`, `16 KiB`.
+fn size_label(size: usize) -> String {
+    if size >= 1024 && size % 1024 == 0 {
+        format!("{} KiB", size / 1024)
+    } else {
+        format!("{size} B")
+    }
+}
+
+/// Ratio cell `a ÷ b`, or `-` when either is missing.
+fn ratio_cell(a: f64, b: f64) -> String {
+    let r = a / b;
+    if r.is_finite() {
+        format!("{r:.2}×")
+    } else {
+        "-".into()
+    }
+}
+
+/// Round trips measured per series in the sized section.
+fn sized_iters(cfg: &Config, sys: Sys) -> u64 {
+    if sys.is_syscall() {
+        cfg.pp_sys_iters / 2
+    } else {
+        cfg.pp_iters / 2
+    }
+}
+
+/// Label and round-trip record of one system at one size.
+type Series = Vec<(&'static str, Latency)>;
+
+/// Section 3: round-trip latency by message size. Returns the table and, per
+/// size, the floor's and every system's records (for the plot).
+fn sized_latency_section(cfg: &Config) -> Result<(Table, Vec<(usize, Series)>)> {
+    let systems = sized::systems();
+    let rounds = cfg.pp_rounds.min(3);
+    let steps = SIZES.len() * rounds * (systems.len() + 1);
+    let mut step = 0;
+    let mut all = Vec::new();
+    let mut t = Table {
+        title: "Round-trip latency by message size, two processes".into(),
+        header: [
+            "size",
+            "peer",
+            "p50",
+            "p99",
+            "p99.9",
+            "max",
+            "mean",
+            "peer p50 ÷ shmq p50",
+        ]
+        .map(String::from)
+        .to_vec(),
+        ..Table::default()
+    };
+    t.notes.push(format!(
+        "Per size: {rounds} round(s), the floor and the systems taking turns; {} warm-up round \
+         trips per series; {} (shared memory) or {} (system calls) measured round trips per \
+         series and round. Both directions carry the full message; each side copies it in and \
+         out (iceoryx2 reads it in place). Cells: RTT (ratio to the floor's same statistic, \
+         the floor measured at the same size's turn). Last column: > 1 means shmq is faster.",
+        cfg.pp_warm,
+        cfg.pp_iters / 2,
+        cfg.pp_sys_iters / 2
+    ));
+    t.notes.push(format!(
+        "Ring capacity per size: {}. shmq goes through the user API: \
+         `Sender::try_send`/`Receiver::try_recv`.",
+        SIZES
+            .iter()
+            .map(|s| format!("{} → {}", size_label(*s), sized::capacity(*s)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    ));
+    for size in SIZES {
+        let mut floor = Latency::new();
+        let mut lat: Vec<Latency> = systems.iter().map(|_| Latency::new()).collect();
+        let mut floor_rounds = Vec::new();
+        for r in 0..rounds {
+            step += 1;
+            eprintln!(
+                "[{step}/{steps}] latency {}: floor, round {}",
+                size_label(size),
+                r + 1
+            );
+            let f = PingPong::Floor.run(cfg, cfg.pp_iters / 2)?;
+            floor_rounds.push(f.quantile(0.5) as f64);
+            floor.merge(&f);
+            for (sys, l) in systems.iter().zip(&mut lat) {
+                step += 1;
+                eprintln!(
+                    "[{step}/{steps}] latency {}: {}, round {}",
+                    size_label(size),
+                    sys.label(),
+                    r + 1
+                );
+                l.merge(&sized::ping_pong(*sys, size, cfg, sized_iters(cfg, *sys))?);
+            }
+        }
+        let fs = floor.summary();
+        let shmq_p50 = lat[0].quantile(0.5) as f64;
+        let mut row = |label: &str, l: &Latency| {
+            let s = l.summary();
+            let mut row = vec![size_label(size), label.to_string()];
+            for (x, f) in s.iter().zip(&fs) {
+                row.push(format!("{} ({:.2}×)", ns(*x), x / f));
+            }
+            row.push(ratio_cell(s[0], shmq_p50));
+            t.rows.push(row);
+        };
+        row("FLOOR: atomic ping-pong, 8 B", &floor);
+        for (sys, l) in systems.iter().zip(&lat) {
+            row(sys.label(), l);
+        }
+        let (lo, hi) = floor_rounds
+            .iter()
+            .fold((f64::INFINITY, 0.0f64), |(lo, hi), x| {
+                (lo.min(*x), hi.max(*x))
+            });
+        if hi > 1.5 * lo {
+            t.footer.push(format!(
+                "WARNING: at {} the floor changed between rounds ({}): the VM switched speed \
+                 level; those figures mix levels.",
+                size_label(size),
+                floor_rounds
+                    .iter()
+                    .map(|x| ns(*x))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+        for (sys, l) in systems.iter().zip(&lat).skip(1) {
+            let p = l.quantile(0.5) as f64;
+            if p < shmq_p50 {
+                t.footer.push(format!(
+                    "shmq is behind {} at {}: p50 {} vs {} (shmq takes {:.2}× as long).",
+                    sys.label(),
+                    size_label(size),
+                    ns(shmq_p50),
+                    ns(p),
+                    shmq_p50 / p
+                ));
+            }
+        }
+        let mut series: Series = vec![("floor (atomic ping-pong)", floor)];
+        series.extend(systems.iter().map(|s| s.label()).zip(lat));
+        all.push((size, series));
+    }
+    Ok((t, all))
+}
+
+/// Section 4: one-way stream throughput by message size.
+fn sized_stream_section(cfg: &Config) -> Result<Table> {
+    let systems = sized::systems();
+    let runs = cfg.stream_runs.min(3);
+    let before = floor_check(cfg)?;
+    let steps = SIZES.len() * runs * systems.len();
+    let mut step = 0;
+    let mut t = Table {
+        title: "One-way stream throughput by message size, two processes".into(),
+        header: [
+            "size",
+            "peer",
+            "ns/msg (median)",
+            "best",
+            "worst",
+            "MB/s",
+            "× ceiling",
+            "peer time ÷ shmq time",
+        ]
+        .map(String::from)
+        .to_vec(),
+        ..Table::default()
+    };
+    let mut rows = Vec::new();
+    let mut behind = Vec::new();
+    for size in SIZES {
+        let mut res: Vec<Vec<f64>> = systems.iter().map(|_| Vec::new()).collect();
+        for r in 0..runs {
+            for (sys, v) in systems.iter().zip(&mut res) {
+                step += 1;
+                let n = sized::stream_msgs(*sys, size, cfg);
+                eprintln!(
+                    "[{step}/{steps}] stream {}: {}, run {} ({n} messages)",
+                    size_label(size),
+                    sys.label(),
+                    r + 1
+                );
+                v.push(sized::stream(*sys, size, cfg, n)?);
+            }
+        }
+        let med: Vec<f64> = res.iter().map(|r| median(r)).collect();
+        let (shmq, ceiling) = (med[0], med[1]);
+        for ((sys, r), m) in systems.iter().zip(&res).zip(&med) {
+            let best = r.iter().copied().fold(f64::INFINITY, f64::min);
+            let worst = r.iter().copied().fold(0.0, f64::max);
+            rows.push(vec![
+                size_label(size),
+                sys.label().to_string(),
+                ns(*m),
+                ns(best),
+                ns(worst),
+                format!("{:.0}", size as f64 * 1000.0 / m),
+                ratio_cell(ceiling, *m),
+                ratio_cell(*m, shmq),
+            ]);
+            if *sys != Sys::Shmq && *m < shmq {
+                behind.push(format!(
+                    "shmq is behind {} at {}: {} vs {} per message ({:.2}× the time).",
+                    sys.label(),
+                    size_label(size),
+                    ns(shmq),
+                    ns(*m),
+                    shmq / m
+                ));
+            }
+        }
+    }
+    let after = floor_check(cfg)?;
+    t.notes.push(format!(
+        "Per size and system: {runs} run(s), the systems taking turns; about 1 GiB (shared \
+         memory; at most 10 M messages, iceoryx2 1 M) or 256 MiB (system calls; at most 500 k \
+         messages) of timed payload per run after a warm-up. Producer process on core 1, \
+         consumer on core 0. shmq: `try_send`/`try_recv` per message (user API); ceiling: \
+         minimal ring publishing every {} messages; pipe and socket: one `write` per message, \
+         `read_exact` of one message. Ratios: × ceiling is throughput relative to the \
+         ceiling (higher is faster); last column > 1 means shmq is faster.",
+        sized::BATCH
+    ));
+    t.notes.push(format!(
+        "FLOOR (atomic ping-pong RTT p50) in this run: {} just before and {} just after this \
+         section.",
+        ns(before),
+        ns(after)
+    ));
+    if before.max(after) > 1.5 * before.min(after) {
+        t.notes.push(
+            "WARNING: the floor changed during this section (the VM switched speed level): \
+             compare only figures taken at the same level."
+                .into(),
+        );
+    }
+    t.rows = rows;
+    t.footer = behind;
     Ok(t)
 }
