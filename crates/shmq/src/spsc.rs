@@ -293,10 +293,15 @@ enum Check {
 
 /// Whether a peer whose state word reads `state` is gone. `due`: whether a
 /// lock check is allowed now; `alive`: performs it.
+///
+/// The state word is a hint, the lock is the truth: `Closed` may be stale (a
+/// new peer took the role, and its "attached" store or its first message is
+/// not visible to us yet), so it is confirmed with the lock, without rate
+/// limit (a clean close is rare and ends in `Disconnected` at once).
 fn peer_gone(state: EndpointState, due: bool, alive: impl FnOnce() -> bool) -> bool {
     match state {
         EndpointState::Never => false,
-        EndpointState::Closed => true,
+        EndpointState::Closed => !alive(),
         EndpointState::Attached | EndpointState::Invalid(_) => due && !alive(),
     }
 }

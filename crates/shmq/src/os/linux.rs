@@ -62,8 +62,14 @@ pub(crate) struct FileInfo {
 pub(crate) fn create(name: &str) -> Result<(OwnedFd, FileInfo), Error> {
     let flags = OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC | OFlags::RDWR;
     let fd = rustix::fs::open(path(name), flags, Mode::from_raw_mode(0o600)).map_err(open_error)?;
-    let info = check_file(&fd)?;
-    Ok((fd, info))
+    match check_file(&fd) {
+        Ok(info) => Ok((fd, info)),
+        Err(e) => {
+            // We made this file: do not leave it behind to block the name.
+            let _ = rustix::fs::unlink(path(name));
+            Err(e)
+        }
+    }
 }
 
 /// Opens the existing `/dev/shm/<name>` (never following a symlink) and checks it.
@@ -107,14 +113,26 @@ pub(crate) fn check_file(fd: impl AsFd) -> Result<FileInfo, Error> {
     })
 }
 
-/// Sets the file's length.
+/// Sets the file's length and allocates its pages now (`fallocate`), so that
+/// a full tmpfs is an `ENOSPC` error here rather than a `SIGBUS` later, when a
+/// page of a sparse file is first touched. Falls back to `ftruncate` only on a
+/// file system without `fallocate` (not tmpfs).
 pub(crate) fn set_len(fd: impl AsFd, len: u64) -> io::Result<()> {
-    Ok(rustix::fs::ftruncate(fd, len)?)
+    match rustix::fs::fallocate(&fd, rustix::fs::FallocateFlags::empty(), 0, len) {
+        Ok(()) => Ok(()),
+        Err(Errno::OPNOTSUPP) => Ok(rustix::fs::ftruncate(&fd, len)?),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Removes `/dev/shm/<name>` if it still is the file identified by `info`
 /// (so that dropping a creator never removes a region someone else re-created
 /// under the same name after ours was removed). A missing name is fine.
+///
+/// The check and the unlink are two system calls: a region removed and
+/// re-created under the same name in between would be removed. That window is
+/// a few microseconds at a creator's drop; closing it would need a lock on the
+/// directory, which `/dev/shm` does not offer.
 pub(crate) fn unlink_if_same(name: &str, info: &FileInfo) -> io::Result<()> {
     let p = path(name);
     match rustix::fs::statat(CWD, &p, AtFlags::SYMLINK_NOFOLLOW) {
