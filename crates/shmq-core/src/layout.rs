@@ -101,8 +101,37 @@ pub mod offset {
     /// that claimed them died before releasing their slot.
     pub const LOST: usize = CONSUMER_LINE + 24;
 
-    /// Start of the line reserved for wait/wake words (futex parking).
+    /// Start of the wait line: futex words and wake counters of blocking
+    /// waits ([`crate::wait`]). All 32-bit words; rarely written (only when
+    /// a side goes to sleep or wakes one), read by the publisher per message.
     pub const WAIT_LINE: usize = 384;
+    /// `u32` written by the consumer: `WAITING | seq` while registered to
+    /// sleep for data on futex value `seq`, else 0.
+    pub const CONSUMER_WAITING: usize = WAIT_LINE;
+    /// `u32` written by the consumer: its heavy-barrier mode (`wait::ASYMMETRIC` or other).
+    pub const CONSUMER_WAIT_MODE: usize = WAIT_LINE + 4;
+    /// `u32` written by the producer: `WAITING | seq` while registered to
+    /// sleep for room on futex value `seq`, else 0.
+    pub const PRODUCER_WAITING: usize = WAIT_LINE + 8;
+    /// `u32` written by the producer: its heavy-barrier mode.
+    pub const PRODUCER_WAIT_MODE: usize = WAIT_LINE + 12;
+    /// `u32` futex word the consumer sleeps on; written by the producer
+    /// (moved on before each wake).
+    pub const DATA_SEQ: usize = WAIT_LINE + 16;
+    /// `u32` futex word the producer sleeps on; written by the consumer.
+    pub const ROOM_SEQ: usize = WAIT_LINE + 20;
+    /// `u32` counter, consumer: sleeps waiting for data.
+    pub const CONSUMER_SLEEPS: usize = WAIT_LINE + 64;
+    /// `u32` counter, consumer: wake-ups nobody sent.
+    pub const CONSUMER_SPURIOUS: usize = WAIT_LINE + 68;
+    /// `u32` counter, producer: wake calls for the consumer.
+    pub const DATA_WAKES: usize = WAIT_LINE + 72;
+    /// `u32` counter, producer: sleeps waiting for room.
+    pub const PRODUCER_SLEEPS: usize = WAIT_LINE + 76;
+    /// `u32` counter, producer: wake-ups nobody sent.
+    pub const PRODUCER_SPURIOUS: usize = WAIT_LINE + 80;
+    /// `u32` counter, consumer: wake calls for the producer.
+    pub const ROOM_WAKES: usize = WAIT_LINE + 84;
 
     /// Start of slot 0 of an SPSC region (and of the endpoint table of an
     /// MPMC region, whose slots follow the table).

@@ -17,6 +17,8 @@
 //! - [`region`]: the handle through which the algorithms touch the bytes.
 //! - [`spsc`]: single-producer single-consumer ring (sequence stamp per slot).
 //! - [`mpmc`]: multi-producer multi-consumer ring (Vyukov) with crash repair.
+//! - [`wait`]: blocking waits (the futex contract [`wait::Park`] and the
+//!   lost-wakeup protocol over the region's wait line).
 //!
 //! ```
 //! use shmq_core::layout::{Geometry, QueueKind};
@@ -43,5 +45,6 @@ pub mod spsc;
 mod sync;
 #[cfg(any(loom, feature = "testing"))]
 pub mod testing;
+pub mod wait;
 
 pub use sync::Index;

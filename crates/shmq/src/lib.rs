@@ -45,7 +45,10 @@ mod error;
 mod os;
 mod region;
 pub mod spsc;
+mod wait;
 
 pub use error::{Error, RecvTimeoutError, Role, SendTimeoutError, TryRecvError, TrySendError};
 pub use shmq_core::layout::{EndpointState, LayoutError};
 pub use shmq_core::spsc::{Stats, Violation};
+pub use shmq_core::wait::WaitStats;
+pub use wait::{WaitMode, DEFAULT_SPIN, PARK_SLICE};

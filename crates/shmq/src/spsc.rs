@@ -65,9 +65,11 @@
 use crate::error::{Error, RecvTimeoutError, Role, SendTimeoutError, TryRecvError, TrySendError};
 use crate::os;
 use crate::region::{Mapping, RoleGuard};
+use crate::wait::{Futex, WaitMode, PARK_SLICE};
 use bytemuck::{NoUninit, Pod};
 use shmq_core::layout::{EndpointState, Geometry, QueueKind};
 use shmq_core::spsc::{Consumer, PopError, Producer, PushError, Stats, Violation};
+use shmq_core::wait::Line;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -232,6 +234,8 @@ impl Queue {
             producer,
             guard,
             full_polls: 0,
+            park: Futex::new(),
+            mode: WaitMode::default(),
         })
     }
 
@@ -246,6 +250,8 @@ impl Queue {
             consumer,
             guard,
             empty_polls: 0,
+            park: Futex::new(),
+            mode: WaitMode::default(),
         })
     }
 
@@ -306,7 +312,7 @@ fn peer_gone(state: EndpointState, due: bool, alive: impl FnOnce() -> bool) -> b
     }
 }
 
-/// Spins briefly, then yields the processor (futex parking is future work).
+/// Spins briefly, then yields the processor (the polling phase of a wait).
 fn backoff(round: &mut u32) {
     if *round < 64 {
         for _ in 0..(1u32 << (*round / 8).min(4)) {
@@ -316,6 +322,14 @@ fn backoff(round: &mut u32) {
         std::thread::yield_now();
     }
     *round = round.saturating_add(1);
+}
+
+/// How long one park may last: a slice, cut at the deadline (if any).
+fn sleep_slice(deadline: Option<Instant>, now: Instant) -> Duration {
+    match deadline {
+        Some(d) => d.saturating_duration_since(now).min(PARK_SLICE),
+        None => PARK_SLICE,
+    }
 }
 
 fn push_error(e: PushError) -> TrySendError {
@@ -345,6 +359,18 @@ pub struct Sender {
     guard: RoleGuard,
     /// Consecutive `Full` results of `try_*` calls.
     full_polls: u32,
+    park: Futex,
+    mode: WaitMode,
+}
+
+impl Drop for Sender {
+    fn drop(&mut self) {
+        // Say "closed" first, then wake a consumer parked for data so that it
+        // re-checks and sees it (it would otherwise notice only at the end of
+        // its sleep slice). `producer`'s own drop stores "closed" again.
+        self.producer.close();
+        Line::DATA.wake_on_close(self.producer.region(), &self.park);
+    }
 }
 
 impl Sender {
@@ -363,6 +389,16 @@ impl Sender {
         self.producer.poisoned()
     }
 
+    /// How [`Sender::send`] waits for room (default [`WaitMode::default`]).
+    pub fn wait_mode(&self) -> WaitMode {
+        self.mode
+    }
+
+    /// Sets how [`Sender::send`] waits for room.
+    pub fn set_wait_mode(&mut self, mode: WaitMode) {
+        self.mode = mode;
+    }
+
     /// Runs `op`, and on `Full` applies the disconnection rule (module docs).
     fn attempt<R>(
         &mut self,
@@ -372,6 +408,7 @@ impl Sender {
         match op(&mut self.producer) {
             Ok(r) => {
                 self.full_polls = 0;
+                Line::DATA.notify(self.producer.region(), &self.park);
                 return Ok(r);
             }
             Err(PushError::Full) => {}
@@ -391,6 +428,7 @@ impl Sender {
         match op(&mut self.producer) {
             Ok(r) => {
                 self.full_polls = 0;
+                Line::DATA.notify(self.producer.region(), &self.park);
                 Ok(r)
             }
             Err(PushError::Full) => Err(TrySendError::Disconnected),
@@ -398,8 +436,8 @@ impl Sender {
         }
     }
 
-    /// Waits (spin, then yield) until `op` stops reporting `Full`, the
-    /// consumer is gone, or `timeout` expires.
+    /// Waits (spin, yield, then park as `self.mode` says) until `op` stops
+    /// reporting `Full`, the consumer is gone, or `timeout` expires.
     fn wait<R>(
         &mut self,
         timeout: Duration,
@@ -420,9 +458,26 @@ impl Sender {
             };
             match self.attempt(check, &mut op) {
                 Err(TrySendError::Full) if expired => return Err(SendTimeoutError::Timeout),
-                Err(TrySendError::Full) => backoff(&mut round),
+                Err(TrySendError::Full) => {}
                 other => return other.map_err(SendTimeoutError::from),
             }
+            if !self.mode.parks_after(now.duration_since(start)) {
+                backoff(&mut round);
+                continue;
+            }
+            // Park: register, re-check (the state word too), then sleep one
+            // slice at most; the loop re-checks after every wake-up.
+            let region = self.producer.region().clone();
+            let registration = Line::ROOM.register(&region, &self.park);
+            match self.attempt(Check::Skip, &mut op) {
+                Err(TrySendError::Full) => {}
+                other => {
+                    Line::ROOM.unregister(&region);
+                    return other.map_err(SendTimeoutError::from);
+                }
+            }
+            let slice = sleep_slice(deadline, now);
+            Line::ROOM.sleep(&region, &self.park, registration, slice);
         }
     }
 
@@ -458,13 +513,17 @@ impl Sender {
     }
 
     /// Enqueues `msg`, waiting up to `timeout` for a free slot
-    /// (spinning, then yielding). A `timeout` too large to add to the current
-    /// instant (e.g. `Duration::MAX`) means no bound.
+    /// (spinning, yielding, then parking, as [`WaitMode`] says). A `timeout`
+    /// of zero tries once (and checks the peer's liveness once); one too
+    /// large to add to the current instant (e.g. `Duration::MAX`) means no
+    /// bound. The deadline is on the monotonic clock.
     ///
     /// # Errors
     /// [`SendTimeoutError::Timeout`]; [`SendTimeoutError::Disconnected`] as
-    /// soon as the queue is full and the consumer is found gone (checked about
-    /// every millisecond and at the timeout); `TooLarge`; `Poisoned`.
+    /// soon as the queue is full and the consumer is found gone (a clean close
+    /// wakes a parked sender at once; a dead consumer is noticed within about
+    /// a millisecond while polling and [`PARK_SLICE`](crate::PARK_SLICE)
+    /// while parked, and at the timeout); `TooLarge`; `Poisoned`.
     pub fn send(&mut self, msg: &[u8], timeout: Duration) -> Result<(), SendTimeoutError> {
         self.wait(timeout, |p| p.try_push(msg))
     }
@@ -480,6 +539,23 @@ impl Sender {
     ) -> Result<(), SendTimeoutError> {
         self.wait(timeout, |p| p.try_push_value(value))
     }
+
+    /// Enqueues `msg`, waiting as long as it takes: until a slot is free or
+    /// the consumer is gone. Same as [`Sender::send`] with `Duration::MAX`.
+    ///
+    /// # Errors
+    /// As [`Sender::send`], never `Timeout`.
+    pub fn send_blocking(&mut self, msg: &[u8]) -> Result<(), SendTimeoutError> {
+        self.wait(Duration::MAX, |p| p.try_push(msg))
+    }
+
+    /// Enqueues the bytes of `value`, waiting as long as it takes.
+    ///
+    /// # Errors
+    /// As [`Sender::send_blocking`].
+    pub fn send_value_blocking<T: NoUninit>(&mut self, value: &T) -> Result<(), SendTimeoutError> {
+        self.wait(Duration::MAX, |p| p.try_push_value(value))
+    }
 }
 
 /// The consumer end of a [`Queue`]. At most one exists per queue at a time.
@@ -490,6 +566,16 @@ pub struct Receiver {
     guard: RoleGuard,
     /// Consecutive `Empty` results of `try_*` calls.
     empty_polls: u32,
+    park: Futex,
+    mode: WaitMode,
+}
+
+impl Drop for Receiver {
+    fn drop(&mut self) {
+        // As for `Sender`: "closed", then wake a producer parked for room.
+        self.consumer.close();
+        Line::ROOM.wake_on_close(self.consumer.region(), &self.park);
+    }
 }
 
 impl Receiver {
@@ -503,6 +589,16 @@ impl Receiver {
         self.consumer.poisoned()
     }
 
+    /// How [`Receiver::recv`] waits for a message (default [`WaitMode::default`]).
+    pub fn wait_mode(&self) -> WaitMode {
+        self.mode
+    }
+
+    /// Sets how [`Receiver::recv`] waits for a message.
+    pub fn set_wait_mode(&mut self, mode: WaitMode) {
+        self.mode = mode;
+    }
+
     /// Runs `op`, and on `Empty` applies the disconnection rule (module docs).
     fn attempt<R>(
         &mut self,
@@ -512,6 +608,7 @@ impl Receiver {
         match op(&mut self.consumer) {
             Ok(r) => {
                 self.empty_polls = 0;
+                Line::ROOM.notify(self.consumer.region(), &self.park);
                 return Ok(r);
             }
             Err(PopError::Empty) => {}
@@ -534,6 +631,7 @@ impl Receiver {
         match op(&mut self.consumer) {
             Ok(r) => {
                 self.empty_polls = 0;
+                Line::ROOM.notify(self.consumer.region(), &self.park);
                 Ok(r)
             }
             Err(PopError::Empty) => Err(TryRecvError::Disconnected),
@@ -541,8 +639,9 @@ impl Receiver {
         }
     }
 
-    /// Waits (spin, then yield) until `op` returns a message, the producer is
-    /// gone and the queue drained, or `timeout` expires.
+    /// Waits (spin, yield, then park as `self.mode` says) until `op` returns
+    /// a message, the producer is gone and the queue drained, or `timeout`
+    /// expires.
     fn wait<R>(
         &mut self,
         timeout: Duration,
@@ -563,9 +662,25 @@ impl Receiver {
             };
             match self.attempt(check, &mut op) {
                 Err(TryRecvError::Empty) if expired => return Err(RecvTimeoutError::Timeout),
-                Err(TryRecvError::Empty) => backoff(&mut round),
+                Err(TryRecvError::Empty) => {}
                 other => return other.map_err(RecvTimeoutError::from),
             }
+            if !self.mode.parks_after(now.duration_since(start)) {
+                backoff(&mut round);
+                continue;
+            }
+            // Park, as in `Sender::wait`.
+            let region = self.consumer.region().clone();
+            let registration = Line::DATA.register(&region, &self.park);
+            match self.attempt(Check::Skip, &mut op) {
+                Err(TryRecvError::Empty) => {}
+                other => {
+                    Line::DATA.unregister(&region);
+                    return other.map_err(RecvTimeoutError::from);
+                }
+            }
+            let slice = sleep_slice(deadline, now);
+            Line::DATA.sleep(&region, &self.park, registration, slice);
         }
     }
 
@@ -601,13 +716,17 @@ impl Receiver {
     }
 
     /// Dequeues one message into `buf`, waiting up to `timeout`
-    /// (spinning, then yielding). A `timeout` too large to add to the current
-    /// instant (e.g. `Duration::MAX`) means no bound.
+    /// (spinning, yielding, then parking, as [`WaitMode`] says). A `timeout`
+    /// of zero tries once (and checks the peer's liveness once); one too
+    /// large to add to the current instant (e.g. `Duration::MAX`) means no
+    /// bound. The deadline is on the monotonic clock.
     ///
     /// # Errors
     /// [`RecvTimeoutError::Timeout`]; [`RecvTimeoutError::Disconnected`] once
-    /// drained and the producer is found gone (checked about every
-    /// millisecond and at the timeout); `Size`; `Poisoned`.
+    /// drained and the producer is found gone (a clean close wakes a parked
+    /// receiver at once; a dead producer is noticed within about a
+    /// millisecond while polling and [`PARK_SLICE`](crate::PARK_SLICE) while
+    /// parked, and at the timeout); `Size`; `Poisoned`.
     pub fn recv(&mut self, buf: &mut [u8], timeout: Duration) -> Result<usize, RecvTimeoutError> {
         self.wait(timeout, |c| c.try_pop(buf))
     }
@@ -618,5 +737,23 @@ impl Receiver {
     /// As [`Receiver::recv`].
     pub fn recv_value<T: Pod>(&mut self, timeout: Duration) -> Result<T, RecvTimeoutError> {
         self.wait(timeout, |c| c.try_pop_value::<T>())
+    }
+
+    /// Dequeues one message into `buf`, waiting as long as it takes: until a
+    /// message arrives or the producer is gone and the queue drained. Same as
+    /// [`Receiver::recv`] with `Duration::MAX`.
+    ///
+    /// # Errors
+    /// As [`Receiver::recv`], never `Timeout`.
+    pub fn recv_blocking(&mut self, buf: &mut [u8]) -> Result<usize, RecvTimeoutError> {
+        self.wait(Duration::MAX, |c| c.try_pop(buf))
+    }
+
+    /// Dequeues one `T`, waiting as long as it takes.
+    ///
+    /// # Errors
+    /// As [`Receiver::recv_blocking`].
+    pub fn recv_value_blocking<T: Pod>(&mut self) -> Result<T, RecvTimeoutError> {
+        self.wait(Duration::MAX, |c| c.try_pop_value::<T>())
     }
 }

@@ -241,11 +241,21 @@ impl Consumer {
     }
 }
 
-impl Drop for Consumer {
-    fn drop(&mut self) {
-        // Release: pairs with the producer's Acquire load in `consumer_state`.
+impl Consumer {
+    /// Marks the role closed (the state word the peer polls); idempotent, and
+    /// done again on drop. A platform layer calls it before waking a
+    /// sleeping peer so that the peer sees "closed" when it re-checks.
+    pub fn close(&self) {
+        // Release: pairs with the producer's Acquire load in `consumer_state`,
+        // so a peer that sees "closed" also sees everything we published.
         self.region
             .word(offset::CONSUMER_STATE)
             .store(EndpointState::CLOSED, Ordering::Release);
+    }
+}
+
+impl Drop for Consumer {
+    fn drop(&mut self) {
+        self.close();
     }
 }

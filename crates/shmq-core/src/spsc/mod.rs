@@ -102,6 +102,8 @@ pub struct Stats {
     pub producer: EndpointState,
     /// The consumer role's state word.
     pub consumer: EndpointState,
+    /// Sleeps, wakes and spurious wake-ups of blocking waits.
+    pub wait: crate::wait::WaitStats,
 }
 
 impl Stats {
@@ -123,6 +125,7 @@ impl Stats {
             consumer: EndpointState::from_word(
                 region.word(offset::CONSUMER_STATE).load(Ordering::Relaxed),
             ),
+            wait: crate::wait::WaitStats::read(region),
         }
     }
 }

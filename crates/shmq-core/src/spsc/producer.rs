@@ -274,12 +274,21 @@ impl Producer {
     }
 }
 
-impl Drop for Producer {
-    fn drop(&mut self) {
+impl Producer {
+    /// Marks the role closed (the state word the peer polls); idempotent, and
+    /// done again on drop. A platform layer calls it before waking a
+    /// sleeping peer so that the peer sees "closed" when it re-checks.
+    pub fn close(&self) {
         // Release: pairs with the consumer's Acquire load in `producer_state`,
-        // so a consumer that sees "closed" also sees every stamp we stored.
+        // so a peer that sees "closed" also sees everything we published.
         self.region
             .word(offset::PRODUCER_STATE)
             .store(EndpointState::CLOSED, Ordering::Release);
+    }
+}
+
+impl Drop for Producer {
+    fn drop(&mut self) {
+        self.close();
     }
 }

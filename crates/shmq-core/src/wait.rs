@@ -1,0 +1,309 @@
+//! Blocking waits: the lost-wakeup protocol over the region's wait line.
+//!
+//! A side that cannot make progress (the consumer on an empty ring, the
+//! producer on a full one) may *park*: sleep on a 32-bit futex word in the
+//! region until the other side publishes. The other side must then issue a
+//! wake, but only when somebody actually sleeps: a publisher that finds no
+//! registered sleeper makes no system call and no read-modify-write.
+//!
+//! # Words (in the wait line, see `docs/layout.md`)
+//! Each direction ([`Line::DATA`]: consumer waits for data; [`Line::ROOM`]:
+//! producer waits for room) has
+//! - `waiting` (written by the sleeper): `WAITING | seq` while it is
+//!   registered to sleep on futex value `seq`, 0 otherwise;
+//! - `mode` (written by the sleeper): [`ASYMMETRIC`] if the sleeper's heavy
+//!   barrier is a process-wide one (Linux `membarrier`), anything else if it
+//!   is only a local full fence;
+//! - `seq` (written by the waker): the futex word; the waker moves it on
+//!   before each wake, so a sleeper that registered on the old value never
+//!   sleeps through the wake meant for it;
+//! - counters (`sleeps`, `spurious` by the sleeper, `wakes` by the waker),
+//!   32-bit, wrapping, updated with a plain load + store.
+//!
+//! # Protocol (Dekker with a futex)
+//! ```text
+//! sleeper                              publisher
+//! s = seq                              publish (Release store of stamp/head)
+//! waiting = WAITING | s   (Release)    barrier: light if the sleeper's mode is
+//! heavy barrier                                 ASYMMETRIC and we are reachable,
+//! re-check the ring                             else fence(SeqCst)
+//! futex_wait(seq, s, slice)            w = waiting            (Acquire)
+//! waiting = 0                          if w == WAITING | seq:
+//!                                          seq += 1; futex_wake(seq)
+//! ```
+//! Either the re-check sees the publication, or the publisher's load sees the
+//! registration (store-load ordering on both sides: the two barriers). In the
+//! second case it moves `seq` on and wakes: if that happens before the
+//! sleeper's `futex_wait`, the kernel finds `seq != s` and returns at once
+//! (`EAGAIN`); otherwise the wake finds the sleeper queued. A registration
+//! the publisher already answered (`seq` moved) gets no second wake, so a
+//! sleeper being woken costs the publisher one system call, not one per
+//! message.
+//!
+//! The *asymmetric* barrier: a full fence per message costs the publisher
+//! ~10–20 ns on x86, more than the rest of a send. Instead the publisher
+//! only stops the compiler from reordering, and the sleeper (which is about
+//! to make a system call anyway) issues a barrier that acts as a full fence
+//! on every CPU running a registered process (`membarrier(GLOBAL_EXPEDITED)`,
+//! the technique of Folly's `asymmetricHeavyBarrier` and liburcu). Both sides
+//! must agree: the publisher uses its light barrier only if the sleeper's
+//! `mode` word says [`ASYMMETRIC`] and its own [`Park::asymmetric`] is true
+//! (its process is reachable by the sleeper's barrier); otherwise it uses
+//! `fence(SeqCst)`, which pairs with either kind of heavy barrier.
+//!
+//! # Untrusted peer
+//! Every word here may be forged. The consequences are bounded: a forged
+//! `waiting` costs the publisher an extra wake call (at most one per change
+//! of its own `seq`); a forged `seq` makes a `futex_wait` return early (the
+//! caller re-checks and loops, bounded by its deadline); a forged `mode`
+//! can make a publisher skip its full fence, so a wake can be missed, which
+//! costs a sleeper at most one sleep slice (every sleep has a timeout).
+//! Nothing read here sizes a loop or an access.
+
+use crate::layout::offset;
+use crate::region::Region;
+use crate::sync::{fence, AtomicU32, Ordering};
+use core::time::Duration;
+
+/// The type of a futex word: a 32-bit atomic in the region (loom's under
+/// `--cfg loom`, `core`'s otherwise, whose layout is a plain `u32`).
+pub type FutexWord = AtomicU32;
+
+/// Flag bit of a `waiting` word: the sleeper is registered.
+pub const WAITING: u32 = 1 << 31;
+/// Bits of a `seq` value (the rest of a `waiting` word).
+pub const SEQ_MASK: u32 = WAITING - 1;
+/// Value of a `mode` word: the sleeper issues a process-wide heavy barrier.
+pub const ASYMMETRIC: u32 = u32::from_le_bytes(*b"MBAR");
+
+/// How a [`Park::wait`] ended. Every outcome is advisory: the caller
+/// re-checks the ring after each one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Woken {
+    /// The word no longer held the expected value (`EAGAIN`).
+    Changed,
+    /// Woken (by a wake, a signal, or spuriously).
+    Woken,
+    /// The timeout expired.
+    TimedOut,
+}
+
+/// The operating-system side of blocking waits (a futex and two barriers).
+///
+/// # Contract
+/// Implementations must provide, for words shared with *other processes*
+/// (so never a process-private futex):
+/// - [`Park::wait`]: atomically with respect to [`Park::wake`] on the same
+///   word, check that `word == expected` and, if so, sleep until woken or
+///   until `timeout` elapsed (it may also return early for any reason:
+///   callers re-check). It must return within about `timeout`.
+/// - [`Park::wake`]: wake every thread sleeping in `wait` on `word` that
+///   started sleeping before the call.
+/// - [`Park::heavy_barrier`]: a full (SeqCst) fence in the calling thread;
+///   if [`Park::asymmetric`] is true, also a full fence in every thread of
+///   every process whose [`Park::asymmetric`] is true, at some point during
+///   the call (Linux `membarrier(MEMBARRIER_CMD_GLOBAL_EXPEDITED)`).
+/// - [`Park::light_barrier`]: at least a compiler fence. It is used instead
+///   of `fence(SeqCst)` only when both this side's `asymmetric()` and the
+///   sleeper's advertised mode say the heavy barrier reaches this thread.
+///
+/// Breaking the contract cannot cause undefined behaviour, only missed
+/// wakes, which the callers bound by sleeping in slices.
+pub trait Park {
+    /// Sleeps while `word == expected`, for at most `timeout`.
+    fn wait(&self, word: &FutexWord, expected: u32, timeout: Duration) -> Woken;
+    /// Wakes the sleepers on `word`.
+    fn wake(&self, word: &FutexWord);
+    /// The publisher's barrier between publishing and reading `waiting`.
+    fn light_barrier(&self);
+    /// The sleeper's barrier between registering and re-checking.
+    fn heavy_barrier(&self);
+    /// Whether [`Park::heavy_barrier`] reaches other processes and this
+    /// process is reachable by theirs.
+    fn asymmetric(&self) -> bool;
+}
+
+/// The words of one wait direction.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Line {
+    waiting: usize,
+    mode: usize,
+    seq: usize,
+    sleeps: usize,
+    spurious: usize,
+    wakes: usize,
+}
+
+impl Line {
+    /// The consumer waits for data; the producer wakes it.
+    pub const DATA: Line = Line {
+        waiting: offset::CONSUMER_WAITING,
+        mode: offset::CONSUMER_WAIT_MODE,
+        seq: offset::DATA_SEQ,
+        sleeps: offset::CONSUMER_SLEEPS,
+        spurious: offset::CONSUMER_SPURIOUS,
+        wakes: offset::DATA_WAKES,
+    };
+    /// The producer waits for room; the consumer wakes it.
+    pub const ROOM: Line = Line {
+        waiting: offset::PRODUCER_WAITING,
+        mode: offset::PRODUCER_WAIT_MODE,
+        seq: offset::ROOM_SEQ,
+        sleeps: offset::PRODUCER_SLEEPS,
+        spurious: offset::PRODUCER_SPURIOUS,
+        wakes: offset::ROOM_WAKES,
+    };
+}
+
+/// A registration: the `seq` value the sleeper will sleep on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Registration {
+    seq: u32,
+}
+
+/// Adds one to a 32-bit counter word only this side writes (no RMW).
+#[inline]
+fn bump32(region: &Region, off: usize) {
+    let w = region.word(off);
+    w.store(w.load(Ordering::Relaxed).wrapping_add(1), Ordering::Relaxed);
+}
+
+impl Line {
+    /// Sleeper, step 1: registers on the current `seq` and issues the heavy
+    /// barrier. The caller must then re-check the ring; if it can make
+    /// progress it calls [`Line::unregister`], otherwise [`Line::sleep`].
+    pub fn register<P: Park>(&self, region: &Region, park: &P) -> Registration {
+        let seq = region.word(self.seq).load(Ordering::Relaxed) & SEQ_MASK;
+        let mode = if park.asymmetric() { ASYMMETRIC } else { 0 };
+        let mode_word = region.word(self.mode);
+        if mode_word.load(Ordering::Relaxed) != mode {
+            mode_word.store(mode, Ordering::Relaxed);
+        }
+        // Release: pairs with the publisher's Acquire load of `waiting` in
+        // `notify`: our load of `seq` above happens before its next store of
+        // `seq`, so we never register on a value that already answered us.
+        region
+            .word(self.waiting)
+            .store(WAITING | seq, Ordering::Release);
+        // Heavy barrier: pairs with the publisher's barrier in `notify`
+        // (store `waiting` / load the ring here, store the ring / load
+        // `waiting` there: at least one side sees the other's store).
+        park.heavy_barrier();
+        Registration { seq }
+    }
+
+    /// Sleeper, step 2: sleeps on `seq` for at most `timeout`, then clears
+    /// the registration. Counts the sleep, and a wake-up that nobody sent
+    /// (`seq` unchanged, not a timeout) as spurious.
+    pub fn sleep<P: Park>(
+        &self,
+        region: &Region,
+        park: &P,
+        registration: Registration,
+        timeout: Duration,
+    ) -> Woken {
+        bump32(region, self.sleeps);
+        let seq = region.word(self.seq);
+        let woken = park.wait(seq, registration.seq, timeout);
+        if woken != Woken::TimedOut && seq.load(Ordering::Relaxed) == registration.seq {
+            bump32(region, self.spurious);
+        }
+        self.unregister(region);
+        woken
+    }
+
+    /// Clears this side's registration (the publisher stops waking us).
+    #[inline]
+    pub fn unregister(&self, region: &Region) {
+        region.word(self.waiting).store(0, Ordering::Relaxed);
+    }
+
+    /// Publisher: call after every publication (stamp or head store). Wakes
+    /// the other side if it is registered; otherwise a barrier and one load.
+    #[inline]
+    pub fn notify<P: Park>(&self, region: &Region, park: &P) {
+        let mode = region.word(self.mode).load(Ordering::Relaxed);
+        if mode == ASYMMETRIC && park.asymmetric() {
+            // Pairs with the sleeper's heavy (process-wide) barrier in `register`.
+            park.light_barrier();
+        } else {
+            // SeqCst: pairs with the sleeper's heavy barrier in `register`.
+            fence(Ordering::SeqCst);
+        }
+        // Acquire: pairs with the sleeper's Release store in `register`.
+        let waiting = region.word(self.waiting).load(Ordering::Acquire);
+        if waiting & WAITING != 0 {
+            self.wake(region, park, waiting);
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn wake<P: Park>(&self, region: &Region, park: &P, waiting: u32) {
+        let seq = region.word(self.seq);
+        let current = seq.load(Ordering::Relaxed);
+        if waiting != WAITING | (current & SEQ_MASK) {
+            // Already answered (seq moved on since that registration), or forged.
+            return;
+        }
+        // Relaxed: the wake system call that follows orders this store before
+        // the kernel's check of sleepers (and the sleeper's futex compare).
+        seq.store(current.wrapping_add(1) & SEQ_MASK, Ordering::Relaxed);
+        // Counted before the call, so a woken sleeper already sees it.
+        bump32(region, self.wakes);
+        park.wake(seq);
+    }
+
+    /// An endpoint closing: call after its state store. Wakes the other
+    /// side if it is registered at all (whatever `seq` it registered on), so
+    /// it re-checks the closing side's state word.
+    pub fn wake_on_close<P: Park>(&self, region: &Region, park: &P) {
+        // SeqCst: orders the caller's state store before our load of
+        // `waiting`, and pairs with the sleeper's heavy barrier in `register`
+        // (which precedes its re-check of the state word). A rare path: the
+        // full fence regardless of mode.
+        fence(Ordering::SeqCst);
+        if region.word(self.waiting).load(Ordering::Relaxed) & WAITING == 0 {
+            return;
+        }
+        let seq = region.word(self.seq);
+        seq.store(
+            seq.load(Ordering::Relaxed).wrapping_add(1) & SEQ_MASK,
+            Ordering::Relaxed,
+        );
+        bump32(region, self.wakes);
+        park.wake(seq);
+    }
+}
+
+/// The wake counters of a region (informative: peers write them; 32-bit, wrapping).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct WaitStats {
+    /// Times the consumer went to sleep waiting for data.
+    pub consumer_sleeps: u32,
+    /// Consumer wake-ups that nobody sent (signals, spurious futex returns).
+    pub consumer_spurious: u32,
+    /// Wake calls the producer made for a sleeping consumer (or on close).
+    pub data_wakes: u32,
+    /// Times the producer went to sleep waiting for room.
+    pub producer_sleeps: u32,
+    /// Producer wake-ups that nobody sent.
+    pub producer_spurious: u32,
+    /// Wake calls the consumer made for a sleeping producer (or on close).
+    pub room_wakes: u32,
+}
+
+impl WaitStats {
+    /// Reads the counters of `region`.
+    pub fn read(region: &Region) -> Self {
+        let w = |off| region.word(off).load(Ordering::Relaxed);
+        WaitStats {
+            consumer_sleeps: w(offset::CONSUMER_SLEEPS),
+            consumer_spurious: w(offset::CONSUMER_SPURIOUS),
+            data_wakes: w(offset::DATA_WAKES),
+            producer_sleeps: w(offset::PRODUCER_SLEEPS),
+            producer_spurious: w(offset::PRODUCER_SPURIOUS),
+            room_wakes: w(offset::ROOM_WAKES),
+        }
+    }
+}

@@ -1,0 +1,304 @@
+//! Loom models of the lost-wakeup protocol of blocking waits
+//! (`shmq_core::wait`), both directions, over the loom twin of the region.
+//!
+//! ```text
+//! RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=2 \
+//!     cargo test -p shmq-core --features testing --release --test loom_wait
+//! ```
+//!
+//! The futex is modelled by [`ModelFutex`]: a loom mutex and condition
+//! variable, with the compare of `wait` and the wake of `wake` both under the
+//! mutex (as the kernel does them under its hash-bucket lock). A model sleep
+//! has **no timeout**, so a lost wakeup leaves the sleeper blocked for ever
+//! and loom reports a deadlock: "no lost wakeup" is "no deadlock" here.
+//!
+//! Both barriers are `fence(SeqCst)` in the model (the platform's light
+//! barrier is a compiler fence paired with `membarrier` on the sleeper side,
+//! which loom cannot express; `fence(SeqCst)` on both sides is the ordering
+//! that the asymmetric pair provides). The `*_without_*` models remove one of
+//! them and must fail: they show that the model detects the lost wakeup.
+//!
+//! Preemption bound 2, as in `loom_spsc.rs`.
+#![cfg(loom)]
+
+use loom::sync::atomic::{fence, Ordering};
+use loom::sync::{Arc, Condvar, Mutex};
+use loom::thread;
+use shmq_core::layout::{Geometry, QueueKind};
+use shmq_core::region::Region;
+use shmq_core::spsc::{Consumer, PopError, Producer, PushError};
+use shmq_core::testing::HeapRegion;
+use shmq_core::wait::{FutexWord, Line, Park, Woken};
+use std::time::Duration;
+
+const PREEMPTIONS: usize = 2;
+
+fn model(f: impl Fn() + Sync + Send + 'static) {
+    let mut b = loom::model::Builder::new();
+    if b.preemption_bound.is_none() {
+        b.preemption_bound = Some(PREEMPTIONS);
+    }
+    b.check(f);
+}
+
+/// A futex stand-in: `wait` compares and sleeps under the mutex, `wake`
+/// notifies under it. Barriers are `fence(SeqCst)` unless disabled.
+struct ModelFutex {
+    lock: Mutex<()>,
+    cv: Condvar,
+    light: bool,
+    heavy: bool,
+}
+
+impl ModelFutex {
+    fn new(light: bool, heavy: bool) -> Arc<Self> {
+        Arc::new(ModelFutex {
+            lock: Mutex::new(()),
+            cv: Condvar::new(),
+            light,
+            heavy,
+        })
+    }
+}
+
+impl Park for ModelFutex {
+    fn wait(&self, word: &FutexWord, expected: u32, _timeout: Duration) -> Woken {
+        let guard = self.lock.lock().unwrap();
+        if word.load(Ordering::Relaxed) != expected {
+            return Woken::Changed;
+        }
+        // No timeout: a missed wake blocks for ever, which loom reports.
+        drop(self.cv.wait(guard).unwrap());
+        Woken::Woken
+    }
+    fn wake(&self, _word: &FutexWord) {
+        let _guard = self.lock.lock().unwrap();
+        self.cv.notify_all();
+    }
+    fn light_barrier(&self) {
+        if self.light {
+            fence(Ordering::SeqCst);
+        }
+    }
+    fn heavy_barrier(&self) {
+        if self.heavy {
+            fence(Ordering::SeqCst);
+        }
+    }
+    fn asymmetric(&self) -> bool {
+        true
+    }
+}
+
+fn heap() -> HeapRegion {
+    HeapRegion::new(Geometry::new(QueueKind::Spsc, 2, 4).unwrap())
+}
+
+/// The consumer's blocking receive, as the platform crate runs it (minus
+/// spinning, deadlines and liveness checks): try, register, re-check, sleep.
+fn recv_blocking(rx: &mut Consumer, region: &Region, park: &ModelFutex) -> u8 {
+    let mut buf = [0u8; 4];
+    loop {
+        match rx.try_pop(&mut buf) {
+            Ok(_) => break,
+            Err(PopError::Empty) => {}
+            Err(e) => panic!("pop failed: {e}"),
+        }
+        let reg = Line::DATA.register(region, park);
+        match rx.try_pop(&mut buf) {
+            Ok(_) => {
+                Line::DATA.unregister(region);
+                break;
+            }
+            Err(PopError::Empty) => {}
+            Err(e) => panic!("pop failed: {e}"),
+        }
+        Line::DATA.sleep(region, park, reg, Duration::MAX);
+    }
+    // Publication of the head: wake a producer waiting for room.
+    Line::ROOM.notify(region, park);
+    buf[0]
+}
+
+/// The producer's blocking send, as above.
+fn send_blocking(tx: &mut Producer, region: &Region, park: &ModelFutex, v: u8) {
+    loop {
+        match tx.try_push(&[v]) {
+            Ok(()) => break,
+            Err(PushError::Full) => {}
+            Err(e) => panic!("push failed: {e}"),
+        }
+        let reg = Line::ROOM.register(region, park);
+        match tx.try_push(&[v]) {
+            Ok(()) => {
+                Line::ROOM.unregister(region);
+                break;
+            }
+            Err(PushError::Full) => {}
+            Err(e) => panic!("push failed: {e}"),
+        }
+        Line::ROOM.sleep(region, park, reg, Duration::MAX);
+    }
+    // Publication of the stamp: wake a consumer waiting for data.
+    Line::DATA.notify(region, park);
+}
+
+/// Consumer sleeps for data; the producer publishes one message.
+fn data_model(light: bool, heavy: bool) {
+    model(move || {
+        let heap = heap();
+        let region = heap.region();
+        let park = ModelFutex::new(light, heavy);
+        let mut tx = Producer::attach(heap.region()).unwrap();
+        let mut rx = Consumer::attach(heap.region()).unwrap();
+        let (r2, p2) = (region.clone(), Arc::clone(&park));
+        let t = thread::spawn(move || send_blocking(&mut tx, &r2, &p2, 7));
+        assert_eq!(recv_blocking(&mut rx, &region, &park), 7);
+        t.join().unwrap();
+    });
+}
+
+/// Producer sleeps for room in a full ring; the consumer frees one slot.
+fn room_model(light: bool, heavy: bool) {
+    model(move || {
+        let heap = heap();
+        let region = heap.region();
+        let park = ModelFutex::new(light, heavy);
+        let mut tx = Producer::attach(heap.region()).unwrap();
+        let mut rx = Consumer::attach(heap.region()).unwrap();
+        tx.try_push(&[1]).unwrap();
+        tx.try_push(&[2]).unwrap();
+        let (r2, p2) = (region.clone(), Arc::clone(&park));
+        let t = thread::spawn(move || send_blocking(&mut tx, &r2, &p2, 3));
+        assert_eq!(recv_blocking(&mut rx, &region, &park), 1);
+        t.join().unwrap();
+    });
+}
+
+#[test]
+fn consumer_sleeps_for_data() {
+    data_model(true, true);
+}
+
+#[test]
+fn producer_sleeps_for_room() {
+    room_model(true, true);
+}
+
+/// Both directions at once: three messages through a ring of two, either
+/// side may sleep (and be woken) at any point.
+#[test]
+fn both_directions_stream() {
+    model(|| {
+        let heap = heap();
+        let region = heap.region();
+        let park = ModelFutex::new(true, true);
+        let mut tx = Producer::attach(heap.region()).unwrap();
+        let mut rx = Consumer::attach(heap.region()).unwrap();
+        let (r2, p2) = (region.clone(), Arc::clone(&park));
+        let t = thread::spawn(move || {
+            for v in 1..=3 {
+                send_blocking(&mut tx, &r2, &p2, v);
+            }
+        });
+        for v in 1..=3 {
+            assert_eq!(recv_blocking(&mut rx, &region, &park), v);
+        }
+        t.join().unwrap();
+    });
+}
+
+/// A producer that closes wakes a consumer sleeping for data, which then
+/// sees the closed state (the platform's disconnect path).
+#[test]
+fn close_wakes_sleeper() {
+    model(|| {
+        let heap = heap();
+        let region = heap.region();
+        let park = ModelFutex::new(true, true);
+        let tx = Producer::attach(heap.region()).unwrap();
+        let mut rx = Consumer::attach(heap.region()).unwrap();
+        let (r2, p2) = (region.clone(), Arc::clone(&park));
+        let t = thread::spawn(move || {
+            tx.close();
+            Line::DATA.wake_on_close(&r2, &*p2);
+        });
+        let closed =
+            |rx: &Consumer| rx.producer_state() == shmq_core::layout::EndpointState::Closed;
+        loop {
+            if closed(&rx) {
+                break;
+            }
+            let reg = Line::DATA.register(&region, &*park);
+            if closed(&rx) {
+                Line::DATA.unregister(&region);
+                break;
+            }
+            Line::DATA.sleep(&region, &*park, reg, Duration::MAX);
+        }
+        assert_eq!(rx.try_pop(&mut [0u8; 4]), Err(PopError::Empty));
+        t.join().unwrap();
+    });
+}
+
+// The models below remove one barrier and must fail (loom reports the
+// sleeper blocked for ever as a deadlock, and aborts the process while
+// unwinding, so `#[should_panic]` cannot catch it). They are `#[ignore]`d
+// and run by `removing_a_fence_is_caught` in a child process each.
+
+/// Without the publisher's barrier the consumer can sleep through the message.
+#[test]
+#[ignore = "must fail; run by removing_a_fence_is_caught"]
+fn broken_data_without_publisher_fence() {
+    data_model(false, true);
+}
+
+/// Without the sleeper's barrier, likewise.
+#[test]
+#[ignore = "must fail; run by removing_a_fence_is_caught"]
+fn broken_data_without_sleeper_fence() {
+    data_model(true, false);
+}
+
+/// The room direction without the sleeper's (producer's) barrier.
+#[test]
+#[ignore = "must fail; run by removing_a_fence_is_caught"]
+fn broken_room_without_sleeper_fence() {
+    room_model(true, false);
+}
+
+/// The room direction without the publisher's (consumer's) barrier.
+#[test]
+#[ignore = "must fail; run by removing_a_fence_is_caught"]
+fn broken_room_without_publisher_fence() {
+    room_model(false, true);
+}
+
+/// Each broken model, run in a child process, must fail with a deadlock.
+#[test]
+fn removing_a_fence_is_caught() {
+    let exe = std::env::current_exe().unwrap();
+    for name in [
+        "broken_data_without_publisher_fence",
+        "broken_data_without_sleeper_fence",
+        "broken_room_without_sleeper_fence",
+        "broken_room_without_publisher_fence",
+    ] {
+        let out = std::process::Command::new(&exe)
+            .args(["--exact", name, "--ignored", "--test-threads=1"])
+            .env("RUST_BACKTRACE", "0")
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned()
+            + &String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !out.status.success(),
+            "{name}: the model passed without the fence"
+        );
+        assert!(
+            text.contains("deadlock"),
+            "{name}: failed, but not with a deadlock:\n{text}"
+        );
+        println!("{name}: loom found the lost wakeup (deadlock)");
+    }
+}

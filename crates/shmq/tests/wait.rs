@@ -1,0 +1,310 @@
+//! Blocking waits across processes: real futexes in a real mapping.
+//!
+//! Children are this test binary re-executed (see `common::spawn`); the
+//! parent halves take a global lock so the heavy tests run one at a time.
+//! Nothing here asserts a duration: only outcomes and the region's counters.
+
+mod common;
+
+use common::{role, spawn, unique_name, NAME_ENV};
+use shmq::spsc::{Config, Queue, Receiver, Sender};
+use shmq::{RecvTimeoutError, SendTimeoutError, WaitMode};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+/// Bound of one blocking call in these tests (never reached when all is well).
+const CALL: Duration = Duration::from_secs(30);
+/// Bound of a child's whole life.
+const CHILD: Duration = Duration::from_secs(120);
+/// Offsets of the wait line words (docs/layout.md).
+const DATA_SEQ: usize = 400;
+const CONSUMER_WAITING: usize = 384;
+
+fn serial() -> MutexGuard<'static, ()> {
+    static LOCK: Mutex<()> = Mutex::new(());
+    LOCK.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn name_env(name: &str) -> (&'static str, String) {
+    (NAME_ENV, name.to_owned())
+}
+
+fn small(name: &str) -> Queue {
+    Queue::create(
+        name,
+        Config {
+            capacity: 4,
+            slot_size: 8,
+        },
+    )
+    .unwrap()
+}
+
+/// Polls `cond` (bounded by `CALL`), sleeping between polls.
+fn until(what: &str, mut cond: impl FnMut() -> bool) {
+    let end = Instant::now() + CALL;
+    while !cond() {
+        assert!(Instant::now() < end, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
+/// A child's way to wait for SIGKILL: sleep, bounded.
+fn linger() {
+    std::thread::sleep(CHILD);
+    panic!("the parent never killed this child");
+}
+
+/// Child: takes the sender; waits until the consumer has gone to sleep;
+/// then, depending on `then`, sends one message and lingers, closes, or
+/// just lingers (to be killed).
+fn child_producer(then: &str) {
+    let q = Queue::open(&common::child_name()).unwrap();
+    let mut tx = q.sender().unwrap();
+    println!("READY");
+    if then == "linger" {
+        return linger();
+    }
+    until("the consumer to sleep", || {
+        q.stats().wait.consumer_sleeps >= 1
+    });
+    match then {
+        "send" => {
+            tx.send_value(&7u64, CALL).unwrap();
+            println!("SENT");
+            linger();
+        }
+        "close" => drop(tx),
+        other => panic!("unknown step {other}"),
+    }
+}
+
+fn parked_receiver(q: &Queue) -> Receiver {
+    let mut rx = q.receiver().unwrap();
+    rx.set_wait_mode(WaitMode::Park);
+    rx
+}
+
+#[test]
+fn parked_receiver_wakes_for_message() {
+    const TEST: &str = "parked_receiver_wakes_for_message";
+    if role().is_some() {
+        return child_producer("send");
+    }
+    let _serial = serial();
+    let name = unique_name("wake-msg");
+    let q = small(&name);
+    let mut rx = parked_receiver(&q);
+    let mut child = spawn(TEST, "producer", &[name_env(&name)]);
+    child.wait_line("READY", CALL).expect("child ready");
+    assert_eq!(rx.recv_value::<u64>(CALL), Ok(7));
+    let w = q.stats().wait;
+    assert!(w.consumer_sleeps >= 1 && w.data_wakes >= 1, "{w:?}");
+    child.kill("");
+}
+
+#[test]
+fn parked_receiver_wakes_for_clean_close() {
+    const TEST: &str = "parked_receiver_wakes_for_clean_close";
+    if role().is_some() {
+        return child_producer("close");
+    }
+    let _serial = serial();
+    let name = unique_name("wake-close");
+    let q = small(&name);
+    let mut rx = parked_receiver(&q);
+    let mut child = spawn(TEST, "producer", &[name_env(&name)]);
+    child.wait_line("READY", CALL).expect("child ready");
+    assert_eq!(
+        rx.recv_value::<u64>(Duration::MAX),
+        Err(RecvTimeoutError::Disconnected)
+    );
+    child.expect_success(CALL);
+}
+
+#[test]
+fn parked_receiver_sees_producer_killed() {
+    const TEST: &str = "parked_receiver_sees_producer_killed";
+    if role().is_some() {
+        return child_producer("linger");
+    }
+    let _serial = serial();
+    let name = unique_name("wake-kill");
+    let q = small(&name);
+    let mut rx = parked_receiver(&q);
+    let mut child = spawn(TEST, "producer", &[name_env(&name)]);
+    child.wait_line("READY", CALL).expect("child ready");
+    std::thread::scope(|s| {
+        let waiter = s.spawn(|| rx.recv_value::<u64>(Duration::MAX));
+        until("the consumer to sleep", || {
+            q.stats().wait.consumer_sleeps >= 1
+        });
+        child.kill("");
+        assert_eq!(waiter.join().unwrap(), Err(RecvTimeoutError::Disconnected));
+    });
+}
+
+#[test]
+fn parked_sender_sees_consumer_killed() {
+    const TEST: &str = "parked_sender_sees_consumer_killed";
+    if role().is_some() {
+        let _rx = Queue::open(&common::child_name())
+            .unwrap()
+            .receiver()
+            .unwrap();
+        println!("READY");
+        return linger();
+    }
+    let _serial = serial();
+    let name = unique_name("wake-kill-rx");
+    let q = small(&name);
+    let mut tx = q.sender().unwrap();
+    tx.set_wait_mode(WaitMode::Park);
+    let mut child = spawn(TEST, "consumer", &[name_env(&name)]);
+    child.wait_line("READY", CALL).expect("child ready");
+    while tx.try_send_value(&1u64).is_ok() {}
+    std::thread::scope(|s| {
+        let waiter = s.spawn(|| tx.send_value_blocking(&2u64));
+        until("the producer to sleep", || {
+            q.stats().wait.producer_sleeps >= 1
+        });
+        child.kill("");
+        assert_eq!(waiter.join().unwrap(), Err(SendTimeoutError::Disconnected));
+    });
+}
+
+/// Timeouts expire with `Timeout` in every mode, for both directions;
+/// zero tries once; `Duration::MAX` does not overflow.
+#[test]
+fn timeouts_expire_in_every_mode() {
+    let _serial = serial();
+    let name = unique_name("timeouts");
+    let q = small(&name);
+    let mut tx = q.sender().unwrap();
+    let mut rx = q.receiver().unwrap();
+    let modes = [
+        WaitMode::Spin,
+        WaitMode::Park,
+        WaitMode::default(),
+        WaitMode::SpinThenPark {
+            spin: Duration::ZERO,
+        },
+    ];
+    for mode in modes {
+        rx.set_wait_mode(mode);
+        tx.set_wait_mode(mode);
+        for t in [Duration::ZERO, Duration::from_millis(15)] {
+            assert_eq!(rx.recv_value::<u64>(t), Err(RecvTimeoutError::Timeout));
+        }
+        while tx.try_send_value(&1u64).is_ok() {}
+        for t in [Duration::ZERO, Duration::from_millis(15)] {
+            assert_eq!(tx.send_value(&1u64, t), Err(SendTimeoutError::Timeout));
+        }
+        while rx.try_recv_value::<u64>().is_ok() {}
+    }
+    // A huge timeout: the deadline does not overflow, the call just waits.
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            until("the consumer to sleep", || {
+                q.stats().wait.consumer_sleeps >= 1
+            });
+            tx.send_value(&9u64, Duration::MAX).unwrap();
+        });
+        rx.set_wait_mode(WaitMode::Park);
+        assert_eq!(rx.recv_value::<u64>(Duration::MAX), Ok(9));
+    });
+}
+
+/// A consumer that keeps up with a 1,000,000-message stream costs the
+/// producer no wake system call: the producer wakes only a registered
+/// sleeper, at most once per sleep (read from the region's counters).
+#[test]
+fn keeping_up_costs_no_wakes() {
+    const TEST: &str = "keeping_up_costs_no_wakes";
+    const N: u64 = 1_000_000;
+    if role().is_some() {
+        let q = Queue::open(&common::child_name()).unwrap();
+        let mut tx = q.sender().unwrap();
+        for i in 0..N {
+            tx.send_value_blocking(&i).unwrap();
+        }
+        println!("DONE");
+        return;
+    }
+    let _serial = serial();
+    let name = unique_name("stream");
+    let q = Queue::create(
+        &name,
+        Config {
+            capacity: 1024,
+            slot_size: 8,
+        },
+    )
+    .unwrap();
+    let mut rx = q.receiver().unwrap(); // default: spin, then park
+    let mut child = spawn(TEST, "producer", &[name_env(&name)]);
+    for i in 0..N {
+        assert_eq!(rx.recv_value::<u64>(CALL), Ok(i));
+    }
+    child.expect_success(CALL);
+    let w = q.stats().wait;
+    println!("stream of {N}: {w:?}");
+    assert!(
+        w.data_wakes <= w.consumer_sleeps,
+        "the producer woke a consumer that was not asleep: {w:?}"
+    );
+    assert!(
+        u64::from(w.data_wakes) * 1000 < N,
+        "wake calls are not rare: {w:?}"
+    );
+}
+
+/// Wake-ups nobody sent (a stranger's futex wakes, a forged futex word and
+/// waiting word) are re-checked and slept again; the real message still
+/// arrives, and a timeout still expires.
+#[test]
+fn spurious_wakeups_are_tolerated() {
+    let _serial = serial();
+    let name = unique_name("spurious");
+    let q = small(&name);
+    let mut tx = q.sender().unwrap();
+    let mut rx = parked_receiver(&q);
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(common::shm_path(&name))
+        .unwrap();
+    let map = memmap2::MmapOptions::new().map_raw(&file).unwrap();
+    // SAFETY: the mapping is page aligned and longer than the header; the
+    // words are only accessed atomically, as the library does.
+    let word = |off: usize| unsafe { AtomicU32::from_ptr(map.as_mut_ptr().add(off).cast()) };
+    std::thread::scope(|s| {
+        let waiter = s.spawn(|| {
+            let got = rx.recv_value::<u64>(CALL);
+            // Forged words keep arriving: a timeout still expires.
+            let late = rx.recv_value::<u64>(Duration::from_millis(30));
+            (got, late)
+        });
+        let flags = rustix::thread::futex::Flags::empty();
+        until("a spurious wake-up to be counted", || {
+            let _ = rustix::thread::futex::wake(word(DATA_SEQ), flags, 1);
+            q.stats().wait.consumer_spurious >= 1
+        });
+        let forge = |i: u32| {
+            word(DATA_SEQ).fetch_add(1, Ordering::Relaxed);
+            word(CONSUMER_WAITING).store(i.wrapping_mul(0x9e37_79b9), Ordering::Relaxed);
+            let _ = rustix::thread::futex::wake(word(DATA_SEQ), flags, 1);
+            std::thread::sleep(Duration::from_micros(200));
+        };
+        (0..100).for_each(forge);
+        tx.send_value(&5u64, CALL).unwrap();
+        (100..400).for_each(forge);
+        let (got, late) = waiter.join().unwrap();
+        assert_eq!(got, Ok(5));
+        assert_eq!(late, Err(RecvTimeoutError::Timeout));
+    });
+    let w = q.stats().wait;
+    assert!(w.consumer_spurious >= 1, "{w:?}");
+    drop::<Sender>(tx);
+}
