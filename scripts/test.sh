@@ -38,7 +38,7 @@ loom() {
     # Separate target dir: --cfg loom rebuilds every dependency.
     # Preemption bound 2: see crates/shmq-core/tests/loom_spsc.rs.
     RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=2 CARGO_TARGET_DIR=target/loom \
-        cargo test -p shmq-core --features testing --release --test loom_spsc
+        cargo test -p shmq-core --features testing --release --test loom_spsc --test loom_wait
 }
 
 miri() {
