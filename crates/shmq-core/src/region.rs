@@ -12,6 +12,8 @@ use crate::sync::{AtomicIndex, AtomicU32};
 
 #[cfg(loom)]
 pub use heap::Region;
+#[cfg(all(not(loom), feature = "testing"))]
+pub(crate) use raw::KeepAlive;
 #[cfg(not(loom))]
 pub use raw::Region;
 
@@ -30,6 +32,24 @@ mod raw {
     pub struct Region {
         base: NonNull<u8>,
         geometry: Geometry,
+        /// Owner of heap-backed test regions, kept alive by every handle.
+        #[cfg(feature = "testing")]
+        keep_alive: Option<KeepAlive>,
+    }
+
+    /// Keeps a heap allocation alive for as long as a handle exists (testing).
+    #[cfg(feature = "testing")]
+    #[derive(Clone)]
+    pub(crate) struct KeepAlive(
+        // Never read: holding it is the point.
+        #[allow(dead_code)] pub(crate) std::sync::Arc<dyn core::any::Any + Send + Sync>,
+    );
+
+    #[cfg(feature = "testing")]
+    impl core::fmt::Debug for KeepAlive {
+        fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+            f.write_str("KeepAlive")
+        }
     }
 
     // SAFETY: the handle is a pointer to memory that is shared by design and
@@ -56,7 +76,19 @@ mod raw {
             debug_assert!(!base.is_null() && (base as usize) % 8 == 0);
             // SAFETY: non-null by the caller's contract.
             let base = unsafe { NonNull::new_unchecked(base) };
-            Region { base, geometry }
+            Region {
+                base,
+                geometry,
+                #[cfg(feature = "testing")]
+                keep_alive: None,
+            }
+        }
+
+        /// This handle, also keeping `owner` alive while it or a clone lives.
+        #[cfg(feature = "testing")]
+        pub(crate) fn keeping(mut self, owner: KeepAlive) -> Self {
+            self.keep_alive = Some(owner);
+            self
         }
 
         /// The validated geometry.

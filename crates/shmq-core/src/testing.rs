@@ -30,14 +30,21 @@ pub enum CrashPoint {
 ///
 /// Used to model a producer that dies in the middle of a push; the caller
 /// passes the position the dead producer was about to write (the number of
-/// messages it had pushed) and must not call this for a slot that is not free.
-/// `msg.len()` must not exceed the slot size.
-pub fn crashed_push(region: &Region, pos: Index, msg: &[u8], stop: CrashPoint) {
+/// messages it had pushed).
+///
+/// # Panics
+/// If `msg.len()` exceeds the slot size.
+///
+/// # Safety
+/// The slot of `pos` must be free (released by the consumer) and no live
+/// producer may be writing this region: otherwise the payload copy races with
+/// the consumer's or the producer's copy of the same bytes.
+pub unsafe fn crashed_push(region: &Region, pos: Index, msg: &[u8], stop: CrashPoint) {
     assert!(msg.len() <= region.geometry().slot_size() as usize);
     let slot = pos as usize & (region.geometry().capacity() as usize - 1);
     region.len(slot).store(msg.len() as u32, Ordering::Relaxed);
     // SAFETY: msg.len() <= slot_size (asserted), slot masked, and the caller
-    // passes a position whose slot the consumer has released.
+    // guarantees the slot is free and no producer is writing (the contract).
     unsafe { region.write_payload(slot, msg) };
     if stop == CrashPoint::BeforeStamp {
         return;
@@ -62,7 +69,9 @@ impl crate::mpmc::Peers for NoPeers {
 mod raw {
     use super::*;
     use crate::layout::{init, Geometry};
+    use crate::region::KeepAlive;
     use crate::sync::{AtomicIndex, AtomicU32};
+    use std::sync::Arc;
     use std::vec::Vec;
 
     /// Owns zeroed, 8-aligned heap memory initialised as a region.
@@ -73,15 +82,37 @@ mod raw {
     #[derive(Debug)]
     pub struct HeapRegion {
         base: *mut u8,
-        words: usize,
         geometry: Geometry,
+        /// Frees the memory when the last of this and every handle is gone.
+        alloc: Arc<Alloc>,
+    }
+
+    /// The allocation, freed when the last `HeapRegion` or [`Region`] handle
+    /// made from it drops (handles hold it through [`KeepAlive`]).
+    #[derive(Debug)]
+    struct Alloc {
+        base: *mut u8,
+        words: usize,
     }
 
     // SAFETY: the allocation is shared memory by design, touched only via atomics
-    // and raw copies; it is freed only when the HeapRegion is dropped.
+    // and raw copies; it is freed only when the last owner drops.
+    unsafe impl Send for Alloc {}
+    // SAFETY: as above: `&Alloc` gives access to nothing but the pointer value.
+    unsafe impl Sync for Alloc {}
+    // SAFETY: `base` points into `alloc`, which lives as long as `self`; the
+    // bytes are touched only via atomics and raw copies.
     unsafe impl Send for HeapRegion {}
     // SAFETY: as above.
     unsafe impl Sync for HeapRegion {}
+
+    impl Drop for Alloc {
+        fn drop(&mut self) {
+            // SAFETY: rebuilds the Vec forgotten in `HeapRegion::new`, same
+            // pointer and length; no handle is left (this is the last owner).
+            drop(unsafe { Vec::from_raw_parts(self.base.cast::<u64>(), self.words, self.words) });
+        }
+    }
 
     impl HeapRegion {
         /// Allocates and initialises a region of `geometry`.
@@ -94,17 +125,18 @@ mod raw {
             unsafe { init(base, &geometry, 0) };
             HeapRegion {
                 base,
-                words,
                 geometry,
+                alloc: Arc::new(Alloc { base, words }),
             }
         }
 
-        /// A handle to the region. The `HeapRegion` must outlive every handle,
-        /// producer and consumer made from it.
+        /// A handle to the region. It keeps the memory alive, so it (and every
+        /// producer and consumer made from it) may outlive the `HeapRegion`.
         pub fn region(&self) -> Region {
-            // SAFETY: the memory lives until `self` drops; the contract above
-            // (documented) puts the remaining obligation on the test.
+            // SAFETY: `base` holds `total_size` bytes, 8-aligned, initialised for
+            // `geometry`; the returned handle keeps the allocation alive.
             unsafe { Region::from_raw(self.base, self.geometry) }
+                .keeping(KeepAlive(self.alloc.clone()))
         }
 
         /// The geometry the region was created with.
@@ -155,13 +187,6 @@ mod raw {
             // SAFETY: in bounds and 4-aligned; shared words are accessed atomically.
             let word = unsafe { AtomicU32::from_ptr(self.base.add(off).cast()) };
             word.load(Ordering::Relaxed)
-        }
-    }
-
-    impl Drop for HeapRegion {
-        fn drop(&mut self) {
-            // SAFETY: rebuilds the Vec forgotten in `new`, same pointer and length.
-            drop(unsafe { Vec::from_raw_parts(self.base.cast::<u64>(), self.words, self.words) });
         }
     }
 }

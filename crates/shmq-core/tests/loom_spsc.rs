@@ -210,8 +210,9 @@ fn takeover(before: usize, crash: Option<CrashPoint>) {
                 }
                 std::mem::forget(tx); // killed: no Drop, state stays Attached
                 if let Some(point) = crash {
-                    // The ring has room: capacity 2, before <= 1.
-                    crashed_push(&region, before as u64, &msg(before), point);
+                    // SAFETY: the ring has room (capacity 2, before <= 1), so the
+                    // slot is free, and the producer above is gone (forgotten).
+                    unsafe { crashed_push(&region, before as u64, &msg(before), point) };
                 }
             })
         };
