@@ -32,6 +32,10 @@ setup() {
 benches() {
     cargo test --workspace --benches --no-run
     # ---- benches quick-mode run: owned by benches/, add it here ----
+    # xproc --quick end to end (tiny sizes, no timing asserted) and each
+    # criterion benchmark once in test mode. Full runs stay out of CI.
+    cargo test -p shmq-benches --release --test quick
+    cargo test -p shmq-benches --release --benches
 }
 
 loom() {

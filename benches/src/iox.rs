@@ -201,3 +201,41 @@ pub(super) fn peer_stream(path: &Path, size: usize, total: u64, dl: Deadline) ->
     peer_wait_go(&shm, dl)?;
     produce(total, size, dl, |m| send(&tx, m).map(|()| true))
 }
+
+/// Removes what iceoryx2 leaves behind after all its nodes are gone: its
+/// global management file in `/dev/shm` and its empty `/tmp/iceoryx2`
+/// folders. Does nothing while any iceoryx2 node (dead or alive) is listed,
+/// so a concurrent iceoryx2 user is never disturbed. Returns what it removed.
+pub(super) fn cleanup() -> Vec<String> {
+    let mut nodes = 0;
+    let listed = Node::<ipc::Service>::list(iceoryx2::config::Config::global_config(), |_| {
+        nodes += 1;
+        CallbackProgression::Continue
+    });
+    if listed.is_err() || nodes > 0 {
+        return Vec::new();
+    }
+    let mut removed = Vec::new();
+    if let Ok(dir) = std::fs::read_dir("/dev/shm") {
+        for e in dir.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if name.starts_with("iox2_")
+                && name.ends_with(".global_mgmt")
+                && std::fs::remove_file(e.path()).is_ok()
+            {
+                removed.push(format!("/dev/shm/{name}"));
+            }
+        }
+    }
+    for d in [
+        "/tmp/iceoryx2/nodes",
+        "/tmp/iceoryx2/services",
+        "/tmp/iceoryx2",
+    ] {
+        // `remove_dir` fails on a non-empty folder, which is then kept.
+        if std::fs::remove_dir(d).is_ok() {
+            removed.push(d.to_string());
+        }
+    }
+    removed
+}

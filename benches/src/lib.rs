@@ -4,7 +4,9 @@
 //! (ping-pong) and one-way `u64` stream throughput between two processes, each
 //! pinned to its own core, for shmq and for its peers — a bare atomic
 //! ping-pong on two cache lines (the *floor*), pipes, Unix-domain sockets, a
-//! minimal hand-written SPSC ring (the *ceiling*), two yardstick rings and rtrb.
+//! minimal hand-written SPSC ring (the *ceiling*), two yardstick rings and rtrb;
+//! then messages of 8 B to 16 KiB. The in-process criterion comparison is
+//! `benches/inproc.rs` (`cargo bench -p shmq-benches`).
 //! The peer process is the same binary re-executed with a hidden argument; the
 //! shared memory is a file in `/dev/shm`, unlinked as soon as both sides have
 //! mapped it.
@@ -18,7 +20,10 @@
 //! - [`proc`]: pinning, the peer process, bounded waits.
 //! - [`minimal`]: the hand-written comparison rings.
 //! - [`ring`]: how the benchmark builds a shmq SPSC ring over a mapping.
-//! - [`cases`]: the measurements, parent and peer sides.
+//! - [`cases`]: the `u64` measurements, parent and peer sides.
+//! - [`sized`]: messages of 8 B to 16 KiB (shmq's user API, the minimal
+//!   ceiling, pipes, sockets, iceoryx2 with the `iceoryx2` feature).
+//! - [`plot`]: the latency-percentile PNG.
 //! - [`report`]: statistics, tables and the Markdown report.
 
 pub mod cases;

@@ -594,6 +594,15 @@ mod iox {
     pub(super) fn peer_stream(_: &Path, _: usize, _: u64, _: Deadline) -> Result<()> {
         Err(err(OFF))
     }
+    pub(super) fn cleanup() -> Vec<String> {
+        Vec::new()
+    }
+}
+
+/// Removes iceoryx2's leftover files once none of its nodes remain (nothing
+/// without the feature); returns what it removed.
+pub fn cleanup() -> Vec<String> {
+    iox::cleanup()
 }
 
 #[cfg(feature = "iceoryx2")]

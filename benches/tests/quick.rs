@@ -20,14 +20,33 @@ fn quick_run_writes_every_section() {
     );
     let report = std::fs::read_to_string(&md).expect("markdown written");
     let _ = std::fs::remove_file(&md);
+    // The plot needs a system font; without one xproc says so and goes on.
+    let png = md.with_file_name(format!(
+        "{}-latency.png",
+        md.file_stem().and_then(|s| s.to_str()).unwrap_or_default()
+    ));
+    if png.exists() {
+        assert!(
+            report.contains("-latency.png)"),
+            "plot not linked:\n{report}"
+        );
+        let _ = std::fs::remove_file(&png);
+    }
     for needle in [
         "## Round-trip latency",
         "## One-way u64 stream throughput",
         "FLOOR",
         "floor: atomic ping-pong",
-        "shmq SPSC u64 x2",
+        "shmq-core SPSC u64 x2",
+        "shmq API (shmq::spsc) u64 x2",
         "Unix socket 8 B",
-        "shmq batch (256)",
+        "shmq-core batch (256)",
+        "shmq API batch (256)",
+        "## Targets",
+        "## Round-trip latency by message size",
+        "## One-way stream throughput by message size",
+        "| 16 KiB | shmq (shmq::spsc API) |",
+        "| 8 B | FLOOR: atomic ping-pong, 8 B |",
         "ceiling: minimal SPSC",
         "rtrb, 2 threads",
         "Coordinated omission does not apply",
@@ -39,4 +58,6 @@ fn quick_run_writes_every_section() {
         );
     }
     assert!(stdout.contains("== One-way u64 stream throughput =="));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("[1/"), "no progress on stderr:\n{stderr}");
 }

@@ -4,6 +4,16 @@
 //! cargo run --release -p shmq-benches --bin xproc -- [--quick] [--markdown FILE]
 //! ```
 //!
+//! The published report (`docs/benchmarks.md` and its PNG plot) is written by
+//!
+//! ```text
+//! cargo run --release -p shmq-benches --features iceoryx2 --bin xproc -- --markdown docs/benchmarks.md
+//! ```
+//!
+//! Sections: u64 round trips and streams (shmq through its user API and
+//! through `shmq-core`, with the targets of issue #2), then messages of 8 B to
+//! 16 KiB (see `shmq_benches::sized`). Progress goes to stderr.
+//!
 //! Prints one table per section, each with the floor (a bare atomic
 //! ping-pong between the same two cores) measured in the same run; with
 //! `--markdown FILE` writes the same tables, with a machine description, as
@@ -107,6 +117,9 @@ fn run(args: &[String]) -> Result<()> {
         let t4 = sized_stream_section(&cfg)?;
         print!("{}", t4.plain());
         tables.push(t4);
+        for f in sized::cleanup() {
+            eprintln!("xproc: removed iceoryx2 leftover {f}");
+        }
     }
 
     if let Some(path) = markdown {
