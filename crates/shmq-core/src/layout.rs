@@ -120,13 +120,13 @@ pub mod offset {
     pub const DATA_SEQ: usize = WAIT_LINE + 16;
     /// `u32` futex word the producer sleeps on; written by the consumer.
     pub const ROOM_SEQ: usize = WAIT_LINE + 20;
-    /// `u32` counter, consumer: sleeps waiting for data.
+    /// `u32` counter, consumer: registrations to sleep for data.
     pub const CONSUMER_SLEEPS: usize = WAIT_LINE + 64;
     /// `u32` counter, consumer: wake-ups nobody sent.
     pub const CONSUMER_SPURIOUS: usize = WAIT_LINE + 68;
     /// `u32` counter, producer: wake calls for the consumer.
     pub const DATA_WAKES: usize = WAIT_LINE + 72;
-    /// `u32` counter, producer: sleeps waiting for room.
+    /// `u32` counter, producer: registrations to sleep for room.
     pub const PRODUCER_SLEEPS: usize = WAIT_LINE + 76;
     /// `u32` counter, producer: wake-ups nobody sent.
     pub const PRODUCER_SPURIOUS: usize = WAIT_LINE + 80;

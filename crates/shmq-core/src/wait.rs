@@ -173,6 +173,9 @@ impl Line {
     /// barrier. The caller must then re-check the ring; if it can make
     /// progress it calls [`Line::unregister`], otherwise [`Line::sleep`].
     pub fn register<P: Park>(&self, region: &Region, park: &P) -> Registration {
+        // Counted here, not at the futex call: every wake the publisher sends
+        // answers one registration, so `wakes <= sleeps` holds for honest peers.
+        bump32(region, self.sleeps);
         let seq = region.word(self.seq).load(Ordering::Relaxed) & SEQ_MASK;
         let mode = if park.asymmetric() { ASYMMETRIC } else { 0 };
         let mode_word = region.word(self.mode);
@@ -193,8 +196,8 @@ impl Line {
     }
 
     /// Sleeper, step 2: sleeps on `seq` for at most `timeout`, then clears
-    /// the registration. Counts the sleep, and a wake-up that nobody sent
-    /// (`seq` unchanged, not a timeout) as spurious.
+    /// the registration. Counts a wake-up that nobody sent (`seq` unchanged,
+    /// not a timeout) as spurious.
     pub fn sleep<P: Park>(
         &self,
         region: &Region,
@@ -202,7 +205,6 @@ impl Line {
         registration: Registration,
         timeout: Duration,
     ) -> Woken {
-        bump32(region, self.sleeps);
         let seq = region.word(self.seq);
         let woken = park.wait(seq, registration.seq, timeout);
         if woken != Woken::TimedOut && seq.load(Ordering::Relaxed) == registration.seq {
@@ -279,13 +281,14 @@ impl Line {
 /// The wake counters of a region (informative: peers write them; 32-bit, wrapping).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct WaitStats {
-    /// Times the consumer went to sleep waiting for data.
+    /// Times the consumer registered to sleep waiting for data (some end at
+    /// the re-check, without a system call).
     pub consumer_sleeps: u32,
     /// Consumer wake-ups that nobody sent (signals, spurious futex returns).
     pub consumer_spurious: u32,
     /// Wake calls the producer made for a sleeping consumer (or on close).
     pub data_wakes: u32,
-    /// Times the producer went to sleep waiting for room.
+    /// Times the producer registered to sleep waiting for room.
     pub producer_sleeps: u32,
     /// Producer wake-ups that nobody sent.
     pub producer_spurious: u32,

@@ -443,6 +443,11 @@ impl Sender {
         timeout: Duration,
         mut op: impl FnMut(&mut Producer) -> Result<R, PushError>,
     ) -> Result<R, SendTimeoutError> {
+        // Fast path: no clock read when the operation succeeds at once.
+        match self.attempt(Check::Skip, &mut op) {
+            Err(TrySendError::Full) => {}
+            other => return other.map_err(SendTimeoutError::from),
+        }
         let start = Instant::now();
         let deadline = start.checked_add(timeout);
         let mut last_check = start;
@@ -647,6 +652,11 @@ impl Receiver {
         timeout: Duration,
         mut op: impl FnMut(&mut Consumer) -> Result<R, PopError>,
     ) -> Result<R, RecvTimeoutError> {
+        // Fast path: no clock read when the operation succeeds at once.
+        match self.attempt(Check::Skip, &mut op) {
+            Err(TryRecvError::Empty) => {}
+            other => return other.map_err(RecvTimeoutError::from),
+        }
         let start = Instant::now();
         let deadline = start.checked_add(timeout);
         let mut last_check = start;
