@@ -66,6 +66,13 @@ pub enum Error {
     /// Another endpoint (in this or another process) holds the role.
     #[error("the {0} role is taken")]
     RoleTaken(Role),
+    /// Every entry of an MPMC queue's endpoint table is in use (or holds the
+    /// unrepaired claim of a dead endpoint).
+    #[error("all {max} endpoint-table entries are in use")]
+    TableFull {
+        /// Entries in the table.
+        max: u32,
+    },
     /// The region's cursors and stamps describe no state an honest queue can be in.
     #[error("region state is inconsistent: {0}")]
     Violation(Violation),

@@ -42,6 +42,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod error;
+pub mod mpmc;
 mod os;
 mod region;
 pub mod spsc;

@@ -97,6 +97,15 @@ impl Mapping {
     /// Opens and validates the existing region `name`, waiting up to
     /// `ready_timeout` for its creator to finish initialising it.
     pub(crate) fn open(name: &str, ready_timeout: Duration) -> Result<Arc<Self>, Error> {
+        Self::open_kind(name, ready_timeout, QueueKind::Spsc)
+    }
+
+    /// As [`Mapping::open`], for a region of queue kind `kind`.
+    pub(crate) fn open_kind(
+        name: &str,
+        ready_timeout: Duration,
+        kind: QueueKind,
+    ) -> Result<Arc<Self>, Error> {
         os::validate_name(name)?;
         let (fd, _) = os::open(name)?;
         let start = Instant::now();
@@ -105,7 +114,7 @@ impl Mapping {
             // Re-check the file on every attempt: its size changes while the
             // creator is between its exclusive create and `ftruncate`.
             let info = os::check_file(&fd)?;
-            let attempt = Self::try_map(&fd, info.size)?;
+            let attempt = Self::try_map(&fd, info.size, kind)?;
             let error = match attempt {
                 Ok((map, geometry)) => {
                     return Ok(Arc::new(Mapping {
@@ -138,7 +147,11 @@ impl Mapping {
 
     /// Maps exactly `size` bytes and validates the header over them. The outer
     /// `Result` is a system error, the inner one what the header says.
-    fn try_map(fd: &OwnedFd, size: u64) -> Result<Result<(MmapRaw, Geometry), LayoutError>, Error> {
+    fn try_map(
+        fd: &OwnedFd,
+        size: u64,
+        kind: QueueKind,
+    ) -> Result<Result<(MmapRaw, Geometry), LayoutError>, Error> {
         if size < HEADER_SIZE as u64 {
             // Not even a header yet (the creator has not called `ftruncate`);
             // `mmap` of zero bytes would fail, so do not map at all.
@@ -154,7 +167,7 @@ impl Mapping {
         // SAFETY: `map` is a readable mapping of `map.len()` bytes that outlives
         // the call; concurrent writes by other processes are allowed by
         // `validate`, which reads through atomics only.
-        let checked = unsafe { layout::validate(map.as_ptr(), map.len(), QueueKind::Spsc) };
+        let checked = unsafe { layout::validate(map.as_ptr(), map.len(), kind) };
         Ok(checked.map(|geometry| (map, geometry)))
     }
 
@@ -178,6 +191,22 @@ impl Mapping {
     /// The region's name.
     pub(crate) fn name(&self) -> &str {
         &self.name
+    }
+
+    /// Tries to take the OFD write lock on byte `byte` of the backing file
+    /// (MPMC endpoint-table entries); `Ok(false)` if another description holds it.
+    pub(crate) fn try_lock_byte(&self, byte: usize) -> std::io::Result<bool> {
+        os::try_lock(&self.fd, byte)
+    }
+
+    /// Releases this description's lock on byte `byte`.
+    pub(crate) fn unlock_byte(&self, byte: usize) -> std::io::Result<()> {
+        os::unlock(&self.fd, byte)
+    }
+
+    /// Whether another open file description holds a lock on byte `byte`.
+    pub(crate) fn byte_locked_by_other(&self, byte: usize) -> std::io::Result<bool> {
+        os::is_locked_by_other(&self.fd, byte)
     }
 
     /// Takes `role` for the lifetime of the returned guard.

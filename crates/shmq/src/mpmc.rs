@@ -1,0 +1,641 @@
+//! Named multi-producer multi-consumer queues between processes that may crash.
+//!
+//! A [`Queue`] is a handle to a region in `/dev/shm` (same naming,
+//! permission and lifetime rules as [`crate::spsc`]: created `0600`
+//! exclusively, checked with `fstat` on open, the creator's name removed when
+//! its handle and endpoints are gone unless persisted). Any number of
+//! processes attach [`Sender`]s and [`Receiver`]s, up to the endpoint limit
+//! fixed at creation. Each message is delivered to exactly one receiver
+//! (competing consumers); messages of one sender are received in the order
+//! sent (by any one receiver; across receivers there is no global order).
+//! A send to a full queue fails or waits, never overwrites.
+//!
+//! # Crashes
+//! Each endpoint holds an entry of the region's endpoint table through an
+//! open-file-description lock (`F_OFD_SETLK`) on the entry's first byte, and
+//! records there which positions it is about to claim. A process killed at
+//! any instruction cannot wedge the survivors: a receiver that meets a
+//! position claimed by a dead sender skips it, a sender that meets a slot
+//! claimed by a dead receiver frees it, each only after the kernel lock
+//! shows every possible owner dead (`F_OFD_GETLK`), never on a timeout. A
+//! live but slow owner is waited for (within the caller's timeout).
+//!
+//! What a crash can lose (see `docs/guarantees.md`): a sender killed inside
+//! a send loses that one message (or batch), which was never committed
+//! ([`Stats::skipped`] counts the positions); a receiver killed inside a
+//! receive after claiming loses the message(s) it claimed and had not
+//! returned ([`Stats::lost`]): unlike SPSC, MPMC never redelivers.
+//!
+//! # Disconnection
+//! A [`Receiver`] that finds the queue empty reports
+//! [`TryRecvError::Disconnected`] once some sender has ever attached, none is
+//! attached and alive now, and a second look finds the queue still empty.
+//! The liveness check is a system call per sender entry, so `try_*` makes it
+//! on every 64th consecutive empty poll and `recv` about once per
+//! millisecond. A [`Sender`] applies the same rule to receivers, reporting
+//! `Disconnected` instead of `Full`.
+
+use crate::error::{Error, RecvTimeoutError, SendTimeoutError, TryRecvError, TrySendError};
+use crate::region::Mapping;
+use bytemuck::{NoUninit, Pod};
+use shmq_core::layout::{Geometry, QueueKind};
+pub use shmq_core::mpmc::Stats;
+#[cfg(feature = "crash-points")]
+use shmq_core::mpmc::Step;
+use shmq_core::mpmc::{AttachError, Consumer, Peers, PopError, Producer, PushError};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Consecutive failed polls of `try_*` between two liveness checks.
+const LIVENESS_POLLS: u32 = 64;
+/// Waiting time of `send`/`recv` between two liveness checks.
+const LIVENESS_INTERVAL: Duration = Duration::from_millis(1);
+/// Default bound for [`Queue::open`] to wait for a creator to finish.
+pub const DEFAULT_READY_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// Geometry of a new MPMC queue.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Config {
+    /// Number of slots: a power of two in `2..=2^24`.
+    pub capacity: u32,
+    /// Largest message in bytes, up to `2^24`.
+    pub slot_size: u32,
+    /// Most endpoints (senders plus receivers) attached at once, `1..=1024`.
+    pub max_endpoints: u32,
+}
+
+impl Default for Config {
+    /// 1024 slots of 64 bytes, 16 endpoints.
+    fn default() -> Self {
+        Config {
+            capacity: 1024,
+            slot_size: 64,
+            max_endpoints: 16,
+        }
+    }
+}
+
+/// Options for creating or opening a [`Queue`].
+#[derive(Clone, Debug)]
+pub struct Builder {
+    name: String,
+    config: Config,
+    persist: bool,
+    ready_timeout: Duration,
+}
+
+impl Builder {
+    /// Options for the queue called `name`, with [`Config::default`].
+    pub fn new(name: &str) -> Self {
+        Builder {
+            name: name.to_owned(),
+            config: Config::default(),
+            persist: false,
+            ready_timeout: DEFAULT_READY_TIMEOUT,
+        }
+    }
+    /// Sets the whole geometry.
+    pub fn config(mut self, config: Config) -> Self {
+        self.config = config;
+        self
+    }
+    /// Whether the created region outlives its creator's handles (as for SPSC).
+    pub fn persist(mut self, persist: bool) -> Self {
+        self.persist = persist;
+        self
+    }
+    /// How long [`Builder::open`] waits for a creator to finish initialising.
+    pub fn ready_timeout(mut self, timeout: Duration) -> Self {
+        self.ready_timeout = timeout;
+        self
+    }
+
+    /// Creates the queue: `/dev/shm/<name>`, exclusively, mode 0600.
+    ///
+    /// # Errors
+    /// As [`crate::spsc::Builder::create`]; [`Error::Layout`] also for an
+    /// endpoint limit outside `1..=1024`.
+    pub fn create(self) -> Result<Queue, Error> {
+        let c = self.config;
+        let geometry = Geometry::new_mpmc(c.capacity, c.slot_size, c.max_endpoints)?;
+        Ok(Queue::new(Mapping::create(
+            &self.name,
+            geometry,
+            self.persist,
+        )?))
+    }
+
+    /// Opens the existing MPMC queue and validates its header.
+    ///
+    /// # Errors
+    /// As [`crate::spsc::Builder::open`] (an SPSC region is `Layout(Kind)`).
+    pub fn open(self) -> Result<Queue, Error> {
+        let mapping = Mapping::open_kind(&self.name, self.ready_timeout, QueueKind::Mpmc)?;
+        Ok(Queue::new(mapping))
+    }
+}
+
+/// The mapping plus which table entries endpoints of *this handle* hold (OFD
+/// locks do not conflict with their own description, so the kernel cannot
+/// tell us about those).
+#[derive(Debug)]
+struct Shared {
+    mapping: Arc<Mapping>,
+    held: Box<[AtomicBool]>,
+}
+
+impl Shared {
+    fn entry_byte(&self, e: usize) -> usize {
+        self.mapping.geometry().entry_offset(e)
+    }
+}
+
+/// A handle to a named MPMC queue; endpoints are attached from it.
+#[derive(Debug, Clone)]
+pub struct Queue {
+    shared: Arc<Shared>,
+}
+
+/// The liveness oracle given to the core: an entry is dead when no open file
+/// description holds its lock (and no endpoint of this handle holds it).
+#[derive(Debug)]
+pub struct Liveness {
+    shared: Arc<Shared>,
+    #[cfg(feature = "crash-points")]
+    crash: Option<(Step, u64)>,
+    #[cfg(feature = "crash-points")]
+    done: std::cell::Cell<u64>,
+}
+
+impl Liveness {
+    fn new(shared: Arc<Shared>) -> Self {
+        Liveness {
+            shared,
+            #[cfg(feature = "crash-points")]
+            crash: crash_plan(),
+            #[cfg(feature = "crash-points")]
+            done: std::cell::Cell::new(0),
+        }
+    }
+}
+
+#[cfg(feature = "crash-points")]
+fn crash_plan() -> Option<(Step, u64)> {
+    let step = match std::env::var("SHMQ_CRASH").ok()?.as_str() {
+        "recorded" => Step::Recorded,
+        "claimed" => Step::Claimed,
+        "written" => Step::Written,
+        "published" => Step::Published,
+        _ => return None,
+    };
+    let after = std::env::var("SHMQ_CRASH_AFTER")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    Some((step, after))
+}
+
+impl Peers for Liveness {
+    fn is_dead(&self, entry: usize) -> bool {
+        let Some(held) = self.shared.held.get(entry) else {
+            return false;
+        };
+        // Relaxed: the flag only says whether this handle holds the entry.
+        if held.load(Ordering::Relaxed) {
+            return false;
+        }
+        // An error of the check counts as alive: never a wrong repair.
+        !self
+            .shared
+            .mapping
+            .byte_locked_by_other(self.shared.entry_byte(entry))
+            .unwrap_or(true)
+    }
+
+    #[cfg(feature = "crash-points")]
+    fn halt(&self, step: Step) -> bool {
+        if let Some((at, after)) = self.crash {
+            if at == step && self.done.get() == after {
+                std::process::abort();
+            }
+        }
+        if step == Step::Published {
+            self.done.set(self.done.get() + 1);
+        }
+        false
+    }
+}
+
+/// An endpoint-table entry held by this process; released on drop.
+#[derive(Debug)]
+struct EntryGuard {
+    shared: Arc<Shared>,
+    entry: usize,
+}
+
+impl Drop for EntryGuard {
+    fn drop(&mut self) {
+        // If unlocking fails the lock still goes when the descriptor closes.
+        let _ = self
+            .shared
+            .mapping
+            .unlock_byte(self.shared.entry_byte(self.entry));
+        // Relaxed: see `Liveness::is_dead`.
+        self.shared.held[self.entry].store(false, Ordering::Relaxed);
+    }
+}
+
+impl Queue {
+    fn new(mapping: Arc<Mapping>) -> Self {
+        let n = mapping.geometry().endpoints() as usize;
+        Queue {
+            shared: Arc::new(Shared {
+                mapping,
+                held: (0..n).map(|_| AtomicBool::new(false)).collect(),
+            }),
+        }
+    }
+
+    /// Creates the queue `name` with `config` (see [`Builder::create`]).
+    ///
+    /// # Errors
+    /// As [`Builder::create`].
+    pub fn create(name: &str, config: Config) -> Result<Self, Error> {
+        Builder::new(name).config(config).create()
+    }
+
+    /// Opens the existing queue `name` (see [`Builder::open`]).
+    ///
+    /// # Errors
+    /// As [`Builder::open`].
+    pub fn open(name: &str) -> Result<Self, Error> {
+        Builder::new(name).open()
+    }
+
+    /// Options for creating or opening the queue `name`.
+    pub fn builder(name: &str) -> Builder {
+        Builder::new(name)
+    }
+
+    /// Takes a free table entry (its lock first) and runs `attach` on it.
+    fn take_entry<T>(
+        &self,
+        attach: impl Fn(usize, Liveness) -> Result<T, AttachError>,
+    ) -> Result<(T, EntryGuard), Error> {
+        let s = &self.shared;
+        for e in 0..s.held.len() {
+            // Relaxed: see `Liveness::is_dead`.
+            if s.held[e].swap(true, Ordering::Relaxed) {
+                continue;
+            }
+            let release = || s.held[e].store(false, Ordering::Relaxed);
+            match s.mapping.try_lock_byte(s.entry_byte(e)) {
+                Ok(true) => {}
+                Ok(false) => {
+                    release();
+                    continue;
+                }
+                Err(err) => {
+                    release();
+                    return Err(Error::Io(err));
+                }
+            }
+            let guard = EntryGuard {
+                shared: Arc::clone(s),
+                entry: e,
+            };
+            match attach(e, Liveness::new(Arc::clone(s))) {
+                Ok(t) => return Ok((t, guard)),
+                // Unresolved evidence of a dead endpoint: leave it, try the next.
+                Err(_) => drop(guard),
+            }
+        }
+        Err(Error::TableFull {
+            max: s.held.len() as u32,
+        })
+    }
+
+    /// Attaches a sender.
+    ///
+    /// # Errors
+    /// [`Error::TableFull`] if every entry is taken; [`Error::Io`].
+    pub fn sender(&self) -> Result<Sender, Error> {
+        let region = self.shared.mapping.region();
+        let (producer, guard) = self.take_entry(|e, l| Producer::attach(region.clone(), e, l))?;
+        Ok(Sender {
+            producer,
+            _guard: guard,
+            full_polls: 0,
+        })
+    }
+
+    /// Attaches a receiver.
+    ///
+    /// # Errors
+    /// As [`Queue::sender`].
+    pub fn receiver(&self) -> Result<Receiver, Error> {
+        let region = self.shared.mapping.region();
+        let (consumer, guard) = self.take_entry(|e, l| Consumer::attach(region.clone(), e, l))?;
+        Ok(Receiver {
+            consumer,
+            _guard: guard,
+            empty_polls: 0,
+        })
+    }
+
+    /// A snapshot of the queue's counters (informative: peers write them).
+    pub fn stats(&self) -> Stats {
+        Stats::read(&self.shared.mapping.region())
+    }
+    /// The queue's name.
+    pub fn name(&self) -> &str {
+        self.shared.mapping.name()
+    }
+    /// Number of slots.
+    pub fn capacity(&self) -> usize {
+        self.shared.mapping.geometry().capacity() as usize
+    }
+    /// Largest message, in bytes.
+    pub fn slot_size(&self) -> usize {
+        self.shared.mapping.geometry().slot_size() as usize
+    }
+    /// Most endpoints attached at once.
+    pub fn max_endpoints(&self) -> usize {
+        self.shared.held.len()
+    }
+}
+
+/// Spins briefly, then yields the processor.
+fn backoff(round: &mut u32) {
+    if *round < 64 {
+        for _ in 0..(1u32 << (*round / 8).min(4)) {
+            std::hint::spin_loop();
+        }
+    } else {
+        std::thread::yield_now();
+    }
+    *round = round.saturating_add(1);
+}
+
+fn push_error(e: PushError) -> TrySendError {
+    match e {
+        PushError::TooLarge { len, max } => TrySendError::TooLarge { len, max },
+        PushError::Poisoned(v) => TrySendError::Poisoned(v),
+        _ => TrySendError::Full,
+    }
+}
+
+fn pop_error(e: PopError) -> TryRecvError {
+    match e {
+        PopError::Size { len, capacity } => TryRecvError::Size { len, capacity },
+        PopError::Poisoned(v) => TryRecvError::Poisoned(v),
+        _ => TryRecvError::Empty,
+    }
+}
+
+/// Deadline bookkeeping of a waiting loop: whether the liveness check is due.
+struct Waiter {
+    deadline: Option<Instant>,
+    last_check: Instant,
+    round: u32,
+}
+
+impl Waiter {
+    fn new(timeout: Duration) -> Self {
+        let start = Instant::now();
+        Waiter {
+            deadline: start.checked_add(timeout),
+            last_check: start,
+            round: 0,
+        }
+    }
+    /// (expired, check due)
+    fn tick(&mut self) -> (bool, bool) {
+        let now = Instant::now();
+        let expired = self.deadline.is_some_and(|d| now >= d);
+        let due = expired || now.duration_since(self.last_check) >= LIVENESS_INTERVAL;
+        if due {
+            self.last_check = now;
+        }
+        (expired, due)
+    }
+}
+
+/// A producer end of a [`Queue`] (one of many).
+#[derive(Debug)]
+pub struct Sender {
+    // Field order: `producer` detaches its entry first, then the guard
+    // releases the lock.
+    producer: Producer<Liveness>,
+    _guard: EntryGuard,
+    full_polls: u32,
+}
+
+impl Sender {
+    /// Largest message, in bytes.
+    pub fn slot_size(&self) -> usize {
+        self.producer.slot_size()
+    }
+    /// The endpoint-table entry this sender holds.
+    pub fn entry(&self) -> usize {
+        self.producer.entry()
+    }
+    /// The violation that poisoned this sender, if any.
+    pub fn poisoned(&self) -> Option<shmq_core::spsc::Violation> {
+        self.producer.poisoned()
+    }
+
+    fn attempt<R>(
+        &mut self,
+        due: Option<bool>,
+        mut op: impl FnMut(&mut Producer<Liveness>) -> Result<R, PushError>,
+    ) -> Result<R, TrySendError> {
+        match op(&mut self.producer) {
+            Ok(r) => {
+                self.full_polls = 0;
+                return Ok(r);
+            }
+            Err(PushError::Full) => {}
+            Err(e) => return Err(push_error(e)),
+        }
+        self.full_polls = self.full_polls.wrapping_add(1);
+        let due = due.unwrap_or(self.full_polls % LIVENESS_POLLS == 0);
+        let p = &self.producer;
+        if !(due && p.consumer_ever() && !p.consumer_alive()) {
+            return Err(TrySendError::Full);
+        }
+        match op(&mut self.producer) {
+            Ok(r) => Ok(r),
+            Err(PushError::Full) => Err(TrySendError::Disconnected),
+            Err(e) => Err(push_error(e)),
+        }
+    }
+
+    fn wait<R>(
+        &mut self,
+        timeout: Duration,
+        mut op: impl FnMut(&mut Producer<Liveness>) -> Result<R, PushError>,
+    ) -> Result<R, SendTimeoutError> {
+        let mut w = Waiter::new(timeout);
+        loop {
+            let (expired, due) = w.tick();
+            match self.attempt(Some(due), &mut op) {
+                Err(TrySendError::Full) if expired => return Err(SendTimeoutError::Timeout),
+                Err(TrySendError::Full) => backoff(&mut w.round),
+                other => return other.map_err(SendTimeoutError::from),
+            }
+        }
+    }
+
+    /// Enqueues `msg` if a slot is free.
+    ///
+    /// # Errors
+    /// [`TrySendError::Full`]; `Disconnected` if full and every receiver is
+    /// gone; `TooLarge`; `Poisoned`. Nothing is enqueued in each case.
+    #[inline]
+    pub fn try_send(&mut self, msg: &[u8]) -> Result<(), TrySendError> {
+        self.attempt(None, |p| p.try_push(msg))
+    }
+    /// Enqueues the bytes of `value` as one message.
+    ///
+    /// # Errors
+    /// As [`Sender::try_send`].
+    #[inline]
+    pub fn try_send_value<T: NoUninit>(&mut self, value: &T) -> Result<(), TrySendError> {
+        self.attempt(None, |p| p.try_push_value(value))
+    }
+    /// Enqueues a prefix of `items` with one claim; returns how many.
+    ///
+    /// # Errors
+    /// As [`Sender::try_send`] when none fits (`Ok(0)` for an empty slice).
+    pub fn send_slice<T: NoUninit>(&mut self, items: &[T]) -> Result<usize, TrySendError> {
+        self.attempt(None, |p| p.push_slice(items))
+    }
+    /// Enqueues `msg`, waiting (spin, then yield) up to `timeout`.
+    ///
+    /// # Errors
+    /// [`SendTimeoutError::Timeout`]; `Disconnected`; `TooLarge`; `Poisoned`.
+    pub fn send(&mut self, msg: &[u8], timeout: Duration) -> Result<(), SendTimeoutError> {
+        self.wait(timeout, |p| p.try_push(msg))
+    }
+    /// Enqueues the bytes of `value`, waiting up to `timeout`.
+    ///
+    /// # Errors
+    /// As [`Sender::send`].
+    pub fn send_value<T: NoUninit>(
+        &mut self,
+        value: &T,
+        timeout: Duration,
+    ) -> Result<(), SendTimeoutError> {
+        self.wait(timeout, |p| p.try_push_value(value))
+    }
+}
+
+/// A consumer end of a [`Queue`] (one of many, competing).
+#[derive(Debug)]
+pub struct Receiver {
+    consumer: Consumer<Liveness>,
+    _guard: EntryGuard,
+    empty_polls: u32,
+}
+
+impl Receiver {
+    /// Largest message, in bytes.
+    pub fn slot_size(&self) -> usize {
+        self.consumer.slot_size()
+    }
+    /// The endpoint-table entry this receiver holds.
+    pub fn entry(&self) -> usize {
+        self.consumer.entry()
+    }
+    /// The violation that poisoned this receiver, if any.
+    pub fn poisoned(&self) -> Option<shmq_core::spsc::Violation> {
+        self.consumer.poisoned()
+    }
+
+    fn attempt<R>(
+        &mut self,
+        due: Option<bool>,
+        mut op: impl FnMut(&mut Consumer<Liveness>) -> Result<R, PopError>,
+    ) -> Result<R, TryRecvError> {
+        match op(&mut self.consumer) {
+            Ok(r) => {
+                self.empty_polls = 0;
+                return Ok(r);
+            }
+            Err(PopError::Empty) => {}
+            Err(e) => return Err(pop_error(e)),
+        }
+        self.empty_polls = self.empty_polls.wrapping_add(1);
+        let due = due.unwrap_or(self.empty_polls % LIVENESS_POLLS == 0);
+        let c = &self.consumer;
+        if !(due && c.producer_ever() && !c.producer_alive()) {
+            return Err(TryRecvError::Empty);
+        }
+        // No producer: what they committed is visible now (the Acquire load
+        // of each entry's role pairs with its Release store on detach; a
+        // kernel lock release orders like one). Repairs of dead producers'
+        // claims happen inside `op`.
+        match op(&mut self.consumer) {
+            Ok(r) => Ok(r),
+            Err(PopError::Empty) => Err(TryRecvError::Disconnected),
+            Err(e) => Err(pop_error(e)),
+        }
+    }
+
+    fn wait<R>(
+        &mut self,
+        timeout: Duration,
+        mut op: impl FnMut(&mut Consumer<Liveness>) -> Result<R, PopError>,
+    ) -> Result<R, RecvTimeoutError> {
+        let mut w = Waiter::new(timeout);
+        loop {
+            let (expired, due) = w.tick();
+            match self.attempt(Some(due), &mut op) {
+                Err(TryRecvError::Empty) if expired => return Err(RecvTimeoutError::Timeout),
+                Err(TryRecvError::Empty) => backoff(&mut w.round),
+                other => return other.map_err(RecvTimeoutError::from),
+            }
+        }
+    }
+
+    /// Dequeues one message into `buf`, returning its length.
+    ///
+    /// # Errors
+    /// [`TryRecvError::Empty`]; `Disconnected` once drained with no sender
+    /// left; `Size` (the message stays queued); `Poisoned`.
+    #[inline]
+    pub fn try_recv(&mut self, buf: &mut [u8]) -> Result<usize, TryRecvError> {
+        self.attempt(None, |c| c.try_pop(buf))
+    }
+    /// Dequeues one message of exactly `size_of::<T>()` bytes.
+    ///
+    /// # Errors
+    /// As [`Receiver::try_recv`].
+    #[inline]
+    pub fn try_recv_value<T: Pod>(&mut self) -> Result<T, TryRecvError> {
+        self.attempt(None, |c| c.try_pop_value::<T>())
+    }
+    /// Dequeues up to `out.len()` messages with one claim; returns how many.
+    ///
+    /// # Errors
+    /// As [`Receiver::try_recv`] when none is taken (`Ok(0)` for empty `out`).
+    pub fn recv_slice<T: Pod>(&mut self, out: &mut [T]) -> Result<usize, TryRecvError> {
+        self.attempt(None, |c| c.pop_slice(out))
+    }
+    /// Dequeues one message, waiting (spin, then yield) up to `timeout`.
+    ///
+    /// # Errors
+    /// [`RecvTimeoutError::Timeout`]; `Disconnected`; `Size`; `Poisoned`.
+    pub fn recv(&mut self, buf: &mut [u8], timeout: Duration) -> Result<usize, RecvTimeoutError> {
+        self.wait(timeout, |c| c.try_pop(buf))
+    }
+    /// Dequeues one `T`, waiting up to `timeout`.
+    ///
+    /// # Errors
+    /// As [`Receiver::recv`].
+    pub fn recv_value<T: Pod>(&mut self, timeout: Duration) -> Result<T, RecvTimeoutError> {
+        self.wait(timeout, |c| c.try_pop_value::<T>())
+    }
+}
