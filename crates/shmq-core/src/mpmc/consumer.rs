@@ -68,6 +68,9 @@ impl<P: Peers> Consumer<P> {
     /// As [`super::Producer::attach`].
     pub fn attach(region: Region, entry: usize, peers: P) -> Result<Self, AttachError> {
         attach_entry(&region, entry, role::CONSUMER)?;
+        region
+            .word(offset::CONSUMER_STATE)
+            .store(crate::layout::EndpointState::ATTACHED, Ordering::Relaxed);
         let g = *region.geometry();
         Ok(Consumer {
             region,

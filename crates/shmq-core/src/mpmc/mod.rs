@@ -44,6 +44,7 @@ mod repair;
 pub use crate::spsc::{PopError, PushError, Violation};
 pub use consumer::Consumer;
 pub use producer::Producer;
+pub use repair::AttachError;
 
 use crate::layout::{offset, EndpointState};
 use crate::region::Region;

@@ -179,9 +179,9 @@ impl<P: Peers> Producer<P> {
                     continue;
                 }
                 if seq == free_seq(prev) {
-                    // A stale view: consumers passed `prev` since. Look again.
-                    pos = tail_cell.load(Ordering::Acquire);
-                    continue;
+                    // A stale view (consumers passed `prev` since): report
+                    // no progress now rather than spin; the caller retries.
+                    return Err(self.full());
                 }
                 // A consumer claimed `prev` and has not released it.
                 if repair::repair_consumer_stall(&self.region, prev, slot, seq, &self.peers) {
@@ -315,6 +315,15 @@ impl<P: Peers> Producer<P> {
     /// entry: rate-limit it).
     pub fn consumer_alive(&self) -> bool {
         super::any_live(&self.region, role::CONSUMER, &self.peers)
+    }
+
+    /// Whether a consumer ever attached to this region.
+    pub fn consumer_ever(&self) -> bool {
+        EndpointState::from_word(
+            self.region
+                .word(offset::CONSUMER_STATE)
+                .load(Ordering::Relaxed),
+        ) != EndpointState::Never
     }
 }
 
