@@ -5,6 +5,9 @@
 //! shmq's SPSC ring runs over a heap region (`shmq_core::testing::HeapRegion`)
 //! exactly as it would over a mapping; its peers are rtrb, crossbeam's
 //! `ArrayQueue`, crossbeam-channel `bounded` and `std::sync::mpsc::sync_channel`.
+//! A second group compares shmq-core's MPMC ring (heap region, no crash
+//! repair: `NoPeers`) with `ArrayQueue`, 1p1c and 2p2c (the latter
+//! oversubscribed on this 2-core machine: indicative only).
 //! One criterion iteration is one message, so the reported time is ns per
 //! message and the throughput is messages per second. The cross-process
 //! figures (the ones that matter for shmq) come from the `xproc` binary;
@@ -21,8 +24,10 @@
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use shmq_benches::proc::{pin_to, Deadline, Spin, PARENT_CORE, PEER_CORE};
 use shmq_core::layout::{Geometry, QueueKind};
+use shmq_core::mpmc;
 use shmq_core::spsc::{Consumer, PopError, Producer, PushError};
-use shmq_core::testing::HeapRegion;
+use shmq_core::testing::{HeapRegion, NoPeers};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 /// Slots of every queue.
@@ -252,5 +257,115 @@ fn spsc_1p1c(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, spsc_1p1c);
+/// `n` messages through an MPMC queue from one thread per `producers`
+/// closure to one thread per `consumers` closure (all on two cores; more than
+/// two threads are oversubscribed, so indicative only). Producer `k` of `p`
+/// sends `k, k + p, k + 2p, ...`; the values received are counted and summed.
+fn mpmc_run<P, C>(producers: Vec<P>, consumers: Vec<C>, n: u64) -> Duration
+where
+    P: FnMut(u64) -> bool + Send,
+    C: FnMut() -> Option<u64> + Send,
+{
+    let p = producers.len() as u64;
+    let n = n.max(p);
+    let taken = AtomicU64::new(0);
+    let sum = AtomicU64::new(0);
+    let t0 = Instant::now();
+    std::thread::scope(|s| {
+        for (k, mut push) in producers.into_iter().enumerate() {
+            s.spawn(move || {
+                let _ = pin_to(if k % 2 == 0 { PEER_CORE } else { PARENT_CORE });
+                let mut sp = spin("mpmc space");
+                let mut v = k as u64;
+                while v < n {
+                    while !push(v) {
+                        sp.step().expect("bounded wait");
+                    }
+                    v += p;
+                }
+            });
+        }
+        for (k, mut pop) in consumers.into_iter().enumerate() {
+            let (taken, sum) = (&taken, &sum);
+            s.spawn(move || {
+                let _ = pin_to(if k % 2 == 0 { PARENT_CORE } else { PEER_CORE });
+                let mut sp = spin("mpmc data");
+                // Relaxed: counters only; the scope's join orders the final reads.
+                while taken.load(Ordering::Relaxed) < n {
+                    match pop() {
+                        Some(v) => {
+                            taken.fetch_add(1, Ordering::Relaxed);
+                            sum.fetch_add(v, Ordering::Relaxed);
+                        }
+                        None => sp.step().expect("bounded wait"),
+                    }
+                }
+            });
+        }
+    });
+    let elapsed = t0.elapsed();
+    assert_eq!(taken.into_inner(), n);
+    assert_eq!(sum.into_inner(), n * (n - 1) / 2);
+    elapsed
+}
+
+/// shmq-core's MPMC ring over a heap region, `p` producers and `c` consumers
+/// (endpoint entries `0..p` and `p..p + c`), each endpoint owned by its thread.
+fn shmq_mpmc(p: usize, c: usize, n: u64) -> Duration {
+    let g = Geometry::new_mpmc(CAPACITY as u32, 8, (p + c) as u32).expect("valid geometry");
+    let heap = HeapRegion::new(g);
+    let producers = (0..p)
+        .map(|e| {
+            let mut tx = mpmc::Producer::attach(heap.region(), e, NoPeers).expect("attach");
+            move |v: u64| match tx.try_push_value(&v) {
+                Ok(()) => true,
+                Err(mpmc::PushError::Full) => false,
+                Err(e) => panic!("push: {e}"),
+            }
+        })
+        .collect();
+    let consumers = (p..p + c)
+        .map(|e| {
+            let mut rx = mpmc::Consumer::attach(heap.region(), e, NoPeers).expect("attach");
+            move || match rx.try_pop_value::<u64>() {
+                Ok(v) => Some(v),
+                Err(mpmc::PopError::Empty) => None,
+                Err(e) => panic!("pop: {e}"),
+            }
+        })
+        .collect();
+    // Every endpoint is dropped inside `mpmc_run`, before `heap`.
+    mpmc_run(producers, consumers, n)
+}
+
+fn array_queue_mpmc(p: usize, c: usize, n: u64) -> Duration {
+    let q = crossbeam_queue::ArrayQueue::<u64>::new(CAPACITY);
+    let q = &q;
+    let producers = (0..p).map(|_| move |v| q.push(v).is_ok()).collect();
+    let consumers = (0..c).map(|_| move || q.pop()).collect();
+    mpmc_run(producers, consumers, n)
+}
+
+fn mpmc_group(c: &mut Criterion) {
+    let mut g = c.benchmark_group("mpmc_u64");
+    g.throughput(Throughput::Elements(1));
+    g.warm_up_time(Duration::from_secs(1));
+    g.measurement_time(Duration::from_secs(3));
+    g.sample_size(20);
+    g.bench_function("shmq_core_mpmc_heap_1p1c", |b| {
+        b.iter_custom(|n| shmq_mpmc(1, 1, n))
+    });
+    g.bench_function("crossbeam_ArrayQueue_1p1c", |b| {
+        b.iter_custom(|n| array_queue_mpmc(1, 1, n))
+    });
+    g.bench_function("shmq_core_mpmc_heap_2p2c_oversubscribed", |b| {
+        b.iter_custom(|n| shmq_mpmc(2, 2, n))
+    });
+    g.bench_function("crossbeam_ArrayQueue_2p2c_oversubscribed", |b| {
+        b.iter_custom(|n| array_queue_mpmc(2, 2, n))
+    });
+    g.finish();
+}
+
+criterion_group!(benches, spsc_1p1c, mpmc_group);
 criterion_main!(benches);

@@ -24,9 +24,11 @@
 //! - [`sized`]: messages of 8 B to 16 KiB (shmq's user API, the minimal
 //!   ceiling, pipes, sockets, iceoryx2 with the `iceoryx2` feature).
 //! - [`plot`]: the latency-percentile PNG.
+//! - [`criterion`]: the in-process results criterion wrote, for the report.
 //! - [`report`]: statistics, tables and the Markdown report.
 
 pub mod cases;
+pub mod criterion;
 pub mod minimal;
 pub mod plot;
 pub mod proc;

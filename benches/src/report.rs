@@ -249,7 +249,13 @@ pub fn markdown_doc(
 ) -> String {
     let mut out = String::new();
     out.push_str("# shmq cross-process benchmarks\n\n");
-    out.push_str("Written by `xproc --markdown`; every number below was measured in one run.\n\n");
+    out.push_str(
+        "Written by `benches/report.sh` (criterion's in-process benches, then \
+         `xproc --markdown`); every number below was measured by that one command, in \
+         one run. Cross-process figures are only comparable as ratios to the floor \
+         measured in the same run: this VM's two vCPUs sit either close (cache-line \
+         round trip ≈ 100 ns) or far (≈ 450 ns) apart.\n\n",
+    );
     let _ = writeln!(out, "- CPUs (`nproc`): {}", machine.cpus);
     let _ = writeln!(out, "- CPU: {}", machine.cpu_model);
     let _ = writeln!(out, "- kernel: {}", machine.kernel);

@@ -41,7 +41,8 @@ fn main() {
     }
 }
 
-const USAGE: &str = "usage: xproc [--quick] [--markdown FILE [--plot FILE.png]] [--only CASE,...]
+const USAGE: &str = "usage: xproc [--quick] [--markdown FILE [--plot FILE.png]] [--criterion DIR] [--only CASE,...]
+  --criterion: include the in-process results criterion wrote under DIR in the last 30 min
   --plot defaults to the Markdown file's name with -latency.png; sized sections: CASE sized
   CASE: pp-floor pp-api pp-shmq pp-pipe pp-uds pp-stamp st-api st-api-batch st-shmq st-shmq-batch st-ceiling st-rtrb st-seq st-index
         st-stamp st-stamp-lazy st-stamp-batch (diagnostics)
@@ -51,6 +52,7 @@ fn run(args: &[String]) -> Result<()> {
     let mut quick = false;
     let mut markdown = None;
     let mut png: Option<String> = None;
+    let mut crit: Option<String> = None;
     let mut only: Option<Vec<String>> = None;
     let mut it = args.iter();
     while let Some(a) = it.next() {
@@ -58,6 +60,9 @@ fn run(args: &[String]) -> Result<()> {
             "--quick" => quick = true,
             "--markdown" => {
                 markdown = Some(it.next().ok_or_else(|| err(USAGE))?.clone());
+            }
+            "--criterion" => {
+                crit = Some(it.next().ok_or_else(|| err(USAGE))?.clone());
             }
             "--plot" => {
                 png = Some(it.next().ok_or_else(|| err(USAGE))?.clone());
@@ -100,7 +105,19 @@ fn run(args: &[String]) -> Result<()> {
     let (t1, floor_p50) = latency_section(&cfg, pinned, &pps)?;
     print!("{}", t1.plain());
     println!();
-    let mut tables = vec![t1];
+    let mut tables = Vec::new();
+    if let Some(dir) = &crit {
+        let found = shmq_benches::criterion::tables(std::path::Path::new(dir))?;
+        if found.is_empty() {
+            eprintln!("xproc: no fresh criterion results under {dir}");
+        }
+        for t in found {
+            print!("{}", t.plain());
+            println!();
+            tables.push(t);
+        }
+    }
+    tables.push(t1);
     if !streams.is_empty() {
         let t2 = stream_section(&cfg, floor_p50, &streams)?;
         print!("{}", t2.plain());
@@ -177,8 +194,16 @@ fn verdict(met: bool) -> &'static str {
 fn latency_section(cfg: &Config, pinned: bool, pps: &[PingPong]) -> Result<(Table, f64)> {
     let mut lat: Vec<Latency> = pps.iter().map(|_| Latency::new()).collect();
     let mut floor_rounds = Vec::new();
-    for _ in 0..cfg.pp_rounds {
+    let steps = cfg.pp_rounds * pps.len();
+    let mut step = 0;
+    for r in 0..cfg.pp_rounds {
         for (pp, l) in pps.iter().zip(&mut lat) {
+            step += 1;
+            eprintln!(
+                "[{step}/{steps}] u64 latency: {}, round {}",
+                pp.label(),
+                r + 1
+            );
             let iters = match pp {
                 PingPong::Floor | PingPong::Shmq | PingPong::Api | PingPong::Stamp => cfg.pp_iters,
                 PingPong::Pipe | PingPong::Uds => cfg.pp_sys_iters,
@@ -278,8 +303,12 @@ fn stream_section(cfg: &Config, floor_p50: f64, streams: &[Stream]) -> Result<Ta
     let before = floor_check(cfg)?;
     let mut runs: Vec<Vec<f64>> = streams.iter().map(|_| Vec::new()).collect();
     let mut shmq_stats = Vec::new();
-    for _ in 0..cfg.stream_runs {
+    let steps = cfg.stream_runs * streams.len();
+    let mut step = 0;
+    for k in 0..cfg.stream_runs {
         for (s, r) in streams.iter().zip(&mut runs) {
+            step += 1;
+            eprintln!("[{step}/{steps}] u64 stream: {}, run {}", s.label(), k + 1);
             let run = s.run(cfg)?;
             r.push(run.ns_per_msg);
             if let Some(st) = run.stats {

@@ -120,12 +120,8 @@ fn peer(args: &[String]) {
         }
         "pipe" => {
             // SAFETY: fds 3 and 4 were set up by the parent for this child.
-            let (mut r, mut wr) = unsafe {
-                (
-                    std::fs::File::from_raw_fd(3),
-                    std::fs::File::from_raw_fd(4),
-                )
-            };
+            let (mut r, mut wr) =
+                unsafe { (std::fs::File::from_raw_fd(3), std::fs::File::from_raw_fd(4)) };
             let mut b = [0u8; 8];
             for _ in 0..PARK_ROUNDS {
                 r.read_exact(&mut b).unwrap();
@@ -267,7 +263,10 @@ fn shmq_rtt(m: &str, rounds: u32) -> f64 {
     let ns = t.elapsed().as_nanos() as f64 / f64::from(rounds - 1);
     c.wait().unwrap();
     let w = (a.stats().wait, b.stats().wait);
-    eprintln!("    {m} rtt counters: a {:?}\n                      b {:?}", w.0, w.1);
+    eprintln!(
+        "    {m} rtt counters: a {:?}\n                      b {:?}",
+        w.0, w.1
+    );
     ns
 }
 

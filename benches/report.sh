@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# The whole comparison in one command: criterion's in-process benches, then the
+# cross-process harness, which writes docs/benchmarks.md and
+# docs/benchmarks-latency.png. Takes about 4 minutes; progress on stderr.
+# Run it on a quiet machine (see `uptime`); extra arguments go to xproc.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+echo "load: $(uptime)" >&2
+cargo bench -p shmq-benches --features iceoryx2 --bench inproc
+cargo run --release -p shmq-benches --features iceoryx2 --bin xproc -- \
+    --criterion "${CARGO_TARGET_DIR:-target}/criterion" --markdown docs/benchmarks.md "$@"
