@@ -491,7 +491,9 @@ fn sized_latency_section(cfg: &Config) -> Result<(Table, Vec<(usize, Series)>)> 
          trips per series; {} (shared memory) or {} (system calls) measured round trips per \
          series and round. Both directions carry the full message; each side copies it in and \
          out (iceoryx2 reads it in place). Cells: RTT (ratio to the floor's same statistic, \
-         the floor measured at the same size's turn). Last column: > 1 means shmq is faster.",
+         the floor measured at the same size's turn). Last column: > 1 means shmq is faster. \
+         Closed loop, one message in flight: coordinated omission does not apply (see the \
+         u64 round-trip section).",
         cfg.pp_warm,
         cfg.pp_iters / 2,
         cfg.pp_sys_iters / 2
