@@ -12,8 +12,8 @@
 //! - `waiting` (written by the sleeper): `WAITING | seq` while it is
 //!   registered to sleep on futex value `seq`, 0 otherwise;
 //! - `mode` (written by the sleeper): [`ASYMMETRIC`] if the sleeper's heavy
-//!   barrier is a process-wide one (Linux `membarrier`), anything else if it
-//!   is only a local full fence;
+//!   barrier is a process-wide one (Linux `membarrier`), [`FENCED`] if it is
+//!   only a local full fence, 0 while no sleeper has registered;
 //! - `seq` (written by the waker): the futex word; the waker moves it on
 //!   before each wake, so a sleeper that registered on the old value never
 //!   sleeps through the wake meant for it;
@@ -46,10 +46,16 @@
 //! to make a system call anyway) issues a barrier that acts as a full fence
 //! on every CPU running a registered process (`membarrier(GLOBAL_EXPEDITED)`,
 //! the technique of Folly's `asymmetricHeavyBarrier` and liburcu). Both sides
-//! must agree: the publisher uses its light barrier only if the sleeper's
-//! `mode` word says [`ASYMMETRIC`] and its own [`Park::asymmetric`] is true
-//! (its process is reachable by the sleeper's barrier); otherwise it uses
-//! `fence(SeqCst)`, which pairs with either kind of heavy barrier.
+//! must agree: the publisher uses its light barrier only if its own
+//! [`Park::asymmetric`] is true (its process is reachable by a sleeper's
+//! process-wide barrier) and the sleeper's `mode` word does not say
+//! [`FENCED`]; otherwise it uses `fence(SeqCst)`, which pairs with either kind
+//! of heavy barrier. A `mode` of 0 (no sleeper yet) counts as asymmetric: a
+//! publisher that never saw a sleeper must not pay a full fence per message,
+//! and on one kernel the sleeper has the same `membarrier` as the publisher.
+//! The one case this can miss is a sleeper *without* membarrier (e.g. denied
+//! by seccomp) whose first `FENCED` store is not yet visible: that costs at
+//! most one sleep slice, as a forged `mode` does.
 //!
 //! # Untrusted peer
 //! Every word here may be forged. The consequences are bounded: a forged
@@ -75,6 +81,9 @@ pub const WAITING: u32 = 1 << 31;
 pub const SEQ_MASK: u32 = WAITING - 1;
 /// Value of a `mode` word: the sleeper issues a process-wide heavy barrier.
 pub const ASYMMETRIC: u32 = u32::from_le_bytes(*b"MBAR");
+/// Value of a `mode` word: the sleeper's heavy barrier is only a local full
+/// fence, so publishers must issue `fence(SeqCst)` themselves.
+pub const FENCED: u32 = u32::from_le_bytes(*b"FNCE");
 
 /// How a [`Park::wait`] ended. Every outcome is advisory: the caller
 /// re-checks the ring after each one.
@@ -177,7 +186,11 @@ impl Line {
         // answers one registration, so `wakes <= sleeps` holds for honest peers.
         bump32(region, self.sleeps);
         let seq = region.word(self.seq).load(Ordering::Relaxed) & SEQ_MASK;
-        let mode = if park.asymmetric() { ASYMMETRIC } else { 0 };
+        let mode = if park.asymmetric() {
+            ASYMMETRIC
+        } else {
+            FENCED
+        };
         let mode_word = region.word(self.mode);
         if mode_word.load(Ordering::Relaxed) != mode {
             mode_word.store(mode, Ordering::Relaxed);
@@ -225,7 +238,7 @@ impl Line {
     #[inline]
     pub fn notify<P: Park>(&self, region: &Region, park: &P) {
         let mode = region.word(self.mode).load(Ordering::Relaxed);
-        if mode == ASYMMETRIC && park.asymmetric() {
+        if mode != FENCED && park.asymmetric() {
             // Pairs with the sleeper's heavy (process-wide) barrier in `register`.
             park.light_barrier();
         } else {
