@@ -281,10 +281,15 @@ fn latency_section(cfg: &Config, pinned: bool, pps: &[PingPong]) -> Result<(Tabl
             let shmq = lat[i].summary();
             let (r50, rmean) = (shmq[0] / floor[0], shmq[4] / floor[4]);
             t.footer.push(format!(
-                "Target RTT ≤ 1.20× floor, {}: p50 {r50:.2}× ({}), mean {rmean:.2}× ({}).",
+                "Target RTT ≤ 1.20× floor, {}: p50 {r50:.2}× ({}), mean {rmean:.2}× ({}) \
+                 [RTT p50 {}, mean {}; floor p50 {}, mean {}].",
                 target.label(),
                 verdict(r50 <= 1.2),
-                verdict(rmean <= 1.2)
+                verdict(rmean <= 1.2),
+                ns(shmq[0]),
+                ns(shmq[4]),
+                ns(floor[0]),
+                ns(floor[4])
             ));
         }
     }
@@ -389,9 +394,14 @@ fn stream_section(cfg: &Config, floor_p50: f64, streams: &[Stream]) -> Result<Ta
         let per_msg = rtrb / of(s);
         if !per_msg.is_nan() {
             t.footer.push(format!(
-                "Target per message ≥ 2.50× rtrb's throughput, {}: {per_msg:.2}× ({}).",
+                "Target per message ≥ 2.50× rtrb's throughput, {}: {per_msg:.2}× ({}) \
+                 [{} vs rtrb {} per message; floor p50 {} / {}].",
                 s.label(),
-                verdict(per_msg >= 2.5)
+                verdict(per_msg >= 2.5),
+                ns(of(s)),
+                ns(rtrb),
+                ns(before),
+                ns(after)
             ));
         }
     }
@@ -399,9 +409,14 @@ fn stream_section(cfg: &Config, floor_p50: f64, streams: &[Stream]) -> Result<Ta
         let batch = ceiling / of(s);
         if !batch.is_nan() {
             t.footer.push(format!(
-                "Target batch ≥ 0.85× the ceiling's throughput, {}: {batch:.2}× ({}).",
+                "Target batch ≥ 0.85× the ceiling's throughput, {}: {batch:.2}× ({}) \
+                 [{} vs ceiling {} per message; floor p50 {} / {}].",
                 s.label(),
-                verdict(batch >= 0.85)
+                verdict(batch >= 0.85),
+                ns(of(s)),
+                ns(ceiling),
+                ns(before),
+                ns(after)
             ));
         }
     }
