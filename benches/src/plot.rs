@@ -60,6 +60,17 @@ fn points(lat: &Latency) -> Vec<f64> {
         .collect()
 }
 
+/// A time-axis tick: `100 ns`, `10 µs`, `5 ms`.
+fn axis_label(ns: f64) -> String {
+    if ns >= 1e6 {
+        format!("{:.0} ms", ns / 1e6)
+    } else if ns >= 1e3 {
+        format!("{:.0} µs", ns / 1e3)
+    } else {
+        format!("{ns:.0} ns")
+    }
+}
+
 /// One panel: a title and the systems' latencies.
 #[derive(Debug)]
 pub struct Panel<'a> {
@@ -116,7 +127,7 @@ pub fn latency_png(path: &str, caption: &str, panels: &[Panel<'_>]) -> Result<&'
                 }
             })
             .y_desc("round trip")
-            .y_label_formatter(&|y| crate::report::ns(*y))
+            .y_label_formatter(&|y| axis_label(*y))
             .label_style(("sans-serif", 15))
             .draw()
             .map_err(e)?;
