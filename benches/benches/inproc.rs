@@ -69,8 +69,10 @@ fn shmq_ring() -> HeapRegion {
 
 fn shmq_per_message(n: u64) -> Duration {
     let heap = shmq_ring();
-    let mut tx = Producer::attach(heap.region()).expect("attach producer");
-    let mut rx = Consumer::attach(heap.region()).expect("attach consumer");
+    // SAFETY: the only producer of this heap region.
+    let mut tx = unsafe { Producer::attach(heap.region()) }.expect("attach producer");
+    // SAFETY: the only consumer of this heap region.
+    let mut rx = unsafe { Consumer::attach(heap.region()) }.expect("attach consumer");
     // Both endpoints are dropped inside `two_threads`, before `heap`.
     two_threads(
         move || {
@@ -103,8 +105,10 @@ fn shmq_per_message(n: u64) -> Duration {
 
 fn shmq_batch(n: u64) -> Duration {
     let heap = shmq_ring();
-    let mut tx = Producer::attach(heap.region()).expect("attach producer");
-    let mut rx = Consumer::attach(heap.region()).expect("attach consumer");
+    // SAFETY: the only producer of this heap region.
+    let mut tx = unsafe { Producer::attach(heap.region()) }.expect("attach producer");
+    // SAFETY: the only consumer of this heap region.
+    let mut rx = unsafe { Consumer::attach(heap.region()) }.expect("attach consumer");
     two_threads(
         move || {
             let mut s = spin("shmq space");

@@ -88,7 +88,8 @@ pub unsafe fn open(shm: &ShmFile, off: usize) -> Result<Region> {
 /// # Errors
 /// A ring state shmq reports as a violation.
 pub fn producer(region: Region) -> Result<Producer> {
-    Producer::attach(region).map_err(|e| err(format!("producer attach: {e}")))
+    // SAFETY: each benchmark process attaches one producer per ring and uses it from one thread.
+    unsafe { Producer::attach(region) }.map_err(|e| err(format!("producer attach: {e}")))
 }
 
 /// Attaches the consumer of `region`.
@@ -96,5 +97,6 @@ pub fn producer(region: Region) -> Result<Producer> {
 /// # Errors
 /// A ring state shmq reports as a violation.
 pub fn consumer(region: Region) -> Result<Consumer> {
-    Consumer::attach(region).map_err(|e| err(format!("consumer attach: {e}")))
+    // SAFETY: each benchmark process attaches one consumer per ring and uses it from one thread.
+    unsafe { Consumer::attach(region) }.map_err(|e| err(format!("consumer attach: {e}")))
 }

@@ -82,8 +82,10 @@ fuzz_target!(|data: &[u8]| {
     let slot = geometry.slot_size() as usize;
     // SAFETY: validate accepted `mapped >= total_size` bytes at an 8-aligned base.
     let region = unsafe { Region::from_raw(buffer.base, geometry) };
-    let mut rx = Consumer::attach(region.clone()).ok();
-    let mut tx = Producer::attach(region.clone()).ok();
+    // SAFETY: single-threaded: no other consumer of this region is used concurrently.
+    let mut rx = unsafe { Consumer::attach(region.clone()) }.ok();
+    // SAFETY: single-threaded: no other producer of this region is used concurrently.
+    let mut tx = unsafe { Producer::attach(region.clone()) }.ok();
     for step in 0..256u32 {
         if input.0.is_empty() {
             break;
@@ -136,11 +138,13 @@ fuzz_target!(|data: &[u8]| {
             }
             5 => {
                 drop(rx.take());
-                rx = Consumer::attach(region.clone()).ok();
+                // SAFETY: single-threaded: no other consumer of this region is used concurrently.
+                rx = unsafe { Consumer::attach(region.clone()) }.ok();
             }
             6 => {
                 drop(tx.take());
-                tx = Producer::attach(region.clone()).ok();
+                // SAFETY: single-threaded: no other producer of this region is used concurrently.
+                tx = unsafe { Producer::attach(region.clone()) }.ok();
             }
             _ => {
                 if let Some(c) = rx.as_mut() {

@@ -26,8 +26,10 @@
 //! use shmq_core::testing::HeapRegion; // a region on the heap, for examples and tests
 //!
 //! let heap = HeapRegion::new(Geometry::new(QueueKind::Spsc, 8, 8).unwrap());
-//! let mut tx = Producer::attach(heap.region()).unwrap();
-//! let mut rx = Consumer::attach(heap.region()).unwrap();
+//! // SAFETY: no other producer of this region is used concurrently (one per role in this test).
+//! let mut tx = unsafe { Producer::attach(heap.region()) }.unwrap();
+//! // SAFETY: no other consumer of this region is used concurrently (one per role in this test).
+//! let mut rx = unsafe { Consumer::attach(heap.region()) }.unwrap();
 //! tx.try_push_value(&42u64).unwrap();
 //! assert_eq!(rx.try_pop_value::<u64>(), Ok(42));
 //! assert_eq!(rx.try_pop_value::<u64>(), Err(PopError::Empty));

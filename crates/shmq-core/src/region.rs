@@ -70,8 +70,12 @@ mod raw {
         /// - `geometry` came from [`crate::layout::validate`] or
         ///   [`crate::layout::init`] on these bytes (or was passed to `init`).
         ///
-        /// Other processes and threads may write any value to any of the bytes at
-        /// any time: that is allowed and cannot cause undefined behaviour here.
+        /// Other processes may write any value to any of the bytes at any time:
+        /// the words this crate reads are atomics, so that is allowed and causes
+        /// no undefined behaviour here (payload bytes are copied, never borrowed;
+        /// see `docs/guarantees.md` for the one caveat). Within this process,
+        /// endpoints obey the `# Safety` contracts of `Producer::attach` and
+        /// `Consumer::attach`.
         pub unsafe fn from_raw(base: *mut u8, geometry: Geometry) -> Self {
             debug_assert!(!base.is_null() && (base as usize) % 8 == 0);
             // SAFETY: non-null by the caller's contract.

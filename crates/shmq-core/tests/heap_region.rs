@@ -10,8 +10,10 @@ use shmq_core::testing::HeapRegion;
 fn handles_outlive_the_heap_region() {
     let region = HeapRegion::new(Geometry::new(QueueKind::Spsc, 4, 8).unwrap()).region();
     // The HeapRegion is already dropped here.
-    let mut tx = Producer::attach(region.clone()).unwrap();
-    let mut rx = Consumer::attach(region).unwrap();
+    // SAFETY: no other producer of this region is used concurrently (one per role in this test).
+    let mut tx = unsafe { Producer::attach(region.clone()) }.unwrap();
+    // SAFETY: no other consumer of this region is used concurrently (one per role in this test).
+    let mut rx = unsafe { Consumer::attach(region) }.unwrap();
     tx.try_push_value(&7u64).unwrap();
     drop(tx);
     assert_eq!(rx.try_pop_value::<u64>(), Ok(7));

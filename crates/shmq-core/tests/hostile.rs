@@ -133,7 +133,8 @@ fn producer(heap: &HeapRegion, tx: Producer, seed: u64) -> Seen {
     for i in 0..iterations() {
         let Some(p) = tx.as_mut() else {
             // Retry attaching: refused with Cursors, or a fresh producer.
-            match Producer::attach(heap.region()) {
+            // SAFETY: no other producer of this region is used concurrently (one per role in this test).
+            match unsafe { Producer::attach(heap.region()) } {
                 Ok(p) => {
                     seen.reattached += 1;
                     tx = Some(p);
@@ -173,7 +174,8 @@ fn consumer(heap: &HeapRegion, rx: Consumer, seed: u64) -> Seen {
     let mut rx = Some(rx);
     for _ in 0..iterations() {
         let Some(c) = rx.as_mut() else {
-            match Consumer::attach(heap.region()) {
+            // SAFETY: no other consumer of this region is used concurrently (one per role in this test).
+            match unsafe { Consumer::attach(heap.region()) } {
                 Ok(c) => {
                     seen.reattached += 1;
                     rx = Some(c);
@@ -215,8 +217,10 @@ fn consumer(heap: &HeapRegion, rx: Consumer, seed: u64) -> Seen {
 fn scribbled_words_give_only_typed_errors() {
     let heap = heap();
     // Attached before the peer turns hostile; later attaches may be refused.
-    let tx = Producer::attach(heap.region()).unwrap();
-    let rx = Consumer::attach(heap.region()).unwrap();
+    // SAFETY: no other producer of this region is used concurrently (one per role in this test).
+    let tx = unsafe { Producer::attach(heap.region()) }.unwrap();
+    // SAFETY: no other consumer of this region is used concurrently (one per role in this test).
+    let rx = unsafe { Consumer::attach(heap.region()) }.unwrap();
     let (p, c) = thread::scope(|s| {
         s.spawn(|| scribbler(&heap, 0x9E37_79B9_7F4A_7C15));
         let p = s.spawn(|| producer(&heap, tx, 7));
@@ -243,7 +247,8 @@ fn scribbled_words_give_only_typed_errors() {
 #[test]
 fn forged_stamp_poisons_consumer() {
     let heap = heap();
-    let mut rx = Consumer::attach(heap.region()).unwrap();
+    // SAFETY: no other consumer of this region is used concurrently (one per role in this test).
+    let mut rx = unsafe { Consumer::attach(heap.region()) }.unwrap();
     heap.scribble(stamp_off(&heap, 0), 12345);
     let v = Violation::Stamp {
         position: 0,
@@ -264,8 +269,10 @@ fn forged_stamp_poisons_consumer() {
 #[test]
 fn length_beyond_slot_poisons_consumer() {
     let heap = heap();
-    let mut tx = Producer::attach(heap.region()).unwrap();
-    let mut rx = Consumer::attach(heap.region()).unwrap();
+    // SAFETY: no other producer of this region is used concurrently (one per role in this test).
+    let mut tx = unsafe { Producer::attach(heap.region()) }.unwrap();
+    // SAFETY: no other consumer of this region is used concurrently (one per role in this test).
+    let mut rx = unsafe { Consumer::attach(heap.region()) }.unwrap();
     tx.try_push(b"abc").unwrap();
     heap.scribble(stamp_off(&heap, 0) + 4, SLOT + 1);
     let v = Violation::Length {
@@ -281,7 +288,8 @@ fn length_beyond_slot_poisons_consumer() {
 #[test]
 fn head_beyond_tail_poisons_producer() {
     let heap = heap();
-    let mut tx = Producer::attach(heap.region()).unwrap();
+    // SAFETY: no other producer of this region is used concurrently (one per role in this test).
+    let mut tx = unsafe { Producer::attach(heap.region()) }.unwrap();
     for i in 0..CAP {
         tx.try_push(&[i as u8]).unwrap();
     }
@@ -301,8 +309,10 @@ fn head_beyond_tail_poisons_producer() {
 #[test]
 fn head_moving_backwards_poisons_producer() {
     let heap = heap();
-    let mut tx = Producer::attach(heap.region()).unwrap();
-    let mut rx = Consumer::attach(heap.region()).unwrap();
+    // SAFETY: no other producer of this region is used concurrently (one per role in this test).
+    let mut tx = unsafe { Producer::attach(heap.region()) }.unwrap();
+    // SAFETY: no other consumer of this region is used concurrently (one per role in this test).
+    let mut rx = unsafe { Consumer::attach(heap.region()) }.unwrap();
     for i in 0..CAP {
         tx.try_push(&[i as u8]).unwrap();
     }
@@ -321,14 +331,16 @@ fn inconsistent_cursors_refuse_producer_attach() {
     // Head far ahead of the tail.
     heap.scribble_index(offset::HEAD, 100);
     assert_eq!(
-        Producer::attach(heap.region()).err(),
+        // SAFETY: no other producer of this region is used concurrently (one per role in this test).
+        unsafe { Producer::attach(heap.region()) }.err(),
         Some(Violation::Cursors { head: 100, tail: 0 })
     );
     // Tail more than a ring ahead of the head.
     heap.scribble_index(offset::HEAD, 0);
     heap.scribble_index(offset::TAIL, u64::from(CAP) + 1);
     assert_eq!(
-        Producer::attach(heap.region()).err(),
+        // SAFETY: no other producer of this region is used concurrently (one per role in this test).
+        unsafe { Producer::attach(heap.region()) }.err(),
         Some(Violation::Cursors {
             head: 0,
             tail: Index::from(CAP) + 1
@@ -338,7 +350,8 @@ fn inconsistent_cursors_refuse_producer_attach() {
     heap.scribble_index(offset::TAIL, 0);
     heap.scribble(stamp_off(&heap, 0), 777);
     assert_eq!(
-        Producer::attach(heap.region()).err(),
+        // SAFETY: no other producer of this region is used concurrently (one per role in this test).
+        unsafe { Producer::attach(heap.region()) }.err(),
         Some(Violation::Cursors { head: 0, tail: 0 })
     );
     // Each refusal is recorded in the region, as a detected violation.
@@ -353,7 +366,8 @@ fn inconsistent_cursors_refuse_consumer_attach() {
     heap.scribble(stamp_off(&heap, 2), 777);
     heap.scribble_index(offset::HEAD, 2);
     assert_eq!(
-        Consumer::attach(heap.region()).err(),
+        // SAFETY: no other consumer of this region is used concurrently (one per role in this test).
+        unsafe { Consumer::attach(heap.region()) }.err(),
         Some(Violation::Cursors { head: 2, tail: 0 })
     );
     let stats = Stats::read(&heap.region());
@@ -366,8 +380,10 @@ fn scribbled_cursor_cells_are_never_read_back() {
     // Each side's own cursor is private: overwriting the published copies
     // changes nothing for an attached pair.
     let heap = heap();
-    let mut tx = Producer::attach(heap.region()).unwrap();
-    let mut rx = Consumer::attach(heap.region()).unwrap();
+    // SAFETY: no other producer of this region is used concurrently (one per role in this test).
+    let mut tx = unsafe { Producer::attach(heap.region()) }.unwrap();
+    // SAFETY: no other consumer of this region is used concurrently (one per role in this test).
+    let mut rx = unsafe { Consumer::attach(heap.region()) }.unwrap();
     tx.try_push(b"one").unwrap();
     heap.scribble_index(offset::TAIL, 999);
     heap.scribble_index(offset::HEAD, 0);

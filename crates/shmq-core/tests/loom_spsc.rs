@@ -68,8 +68,10 @@ fn pop_spin(rx: &mut Consumer) -> Vec<u8> {
 fn push_pop_across_wrap() {
     model(|| {
         let heap = heap(2, 4);
-        let mut tx = Producer::attach(heap.region()).unwrap();
-        let mut rx = Consumer::attach(heap.region()).unwrap();
+        // SAFETY: no other producer of this region is used concurrently (one per role in this test).
+        let mut tx = unsafe { Producer::attach(heap.region()) }.unwrap();
+        // SAFETY: no other consumer of this region is used concurrently (one per role in this test).
+        let mut rx = unsafe { Consumer::attach(heap.region()) }.unwrap();
         let t = thread::spawn(move || {
             for i in 0..3 {
                 push_spin(&mut tx, &msg(i));
@@ -87,8 +89,10 @@ fn push_pop_across_wrap() {
 fn full_then_push_after_pop() {
     model(|| {
         let heap = heap(2, 4);
-        let mut tx = Producer::attach(heap.region()).unwrap();
-        let mut rx = Consumer::attach(heap.region()).unwrap();
+        // SAFETY: no other producer of this region is used concurrently (one per role in this test).
+        let mut tx = unsafe { Producer::attach(heap.region()) }.unwrap();
+        // SAFETY: no other consumer of this region is used concurrently (one per role in this test).
+        let mut rx = unsafe { Consumer::attach(heap.region()) }.unwrap();
         tx.try_push(&msg(0)).unwrap();
         tx.try_push(&msg(1)).unwrap();
         assert_eq!(tx.try_push(&msg(2)), Err(PushError::Full));
@@ -109,8 +113,10 @@ fn full_then_push_after_pop() {
 fn empty_until_published() {
     model(|| {
         let heap = heap(2, 4);
-        let mut tx = Producer::attach(heap.region()).unwrap();
-        let mut rx = Consumer::attach(heap.region()).unwrap();
+        // SAFETY: no other producer of this region is used concurrently (one per role in this test).
+        let mut tx = unsafe { Producer::attach(heap.region()) }.unwrap();
+        // SAFETY: no other consumer of this region is used concurrently (one per role in this test).
+        let mut rx = unsafe { Consumer::attach(heap.region()) }.unwrap();
         assert_eq!(rx.try_pop(&mut [0u8; 8]), Err(PopError::Empty));
         let t = thread::spawn(move || tx.try_push(&msg(1)).unwrap());
         // Concurrently: either still empty, or the whole message.
@@ -130,8 +136,10 @@ fn empty_until_published() {
 fn slice_batch_publish() {
     model(|| {
         let heap = heap(2, 4);
-        let mut tx = Producer::attach(heap.region()).unwrap();
-        let mut rx = Consumer::attach(heap.region()).unwrap();
+        // SAFETY: no other producer of this region is used concurrently (one per role in this test).
+        let mut tx = unsafe { Producer::attach(heap.region()) }.unwrap();
+        // SAFETY: no other consumer of this region is used concurrently (one per role in this test).
+        let mut rx = unsafe { Consumer::attach(heap.region()) }.unwrap();
         let t = thread::spawn(move || {
             let items = [0x0101_0101u32, 0x0202_0202, 0x0303_0303];
             let mut sent = 0;
@@ -161,8 +169,10 @@ fn slice_batch_publish() {
 fn drain_then_closed() {
     model(|| {
         let heap = heap(2, 4);
-        let tx = Producer::attach(heap.region()).unwrap();
-        let mut rx = Consumer::attach(heap.region()).unwrap();
+        // SAFETY: no other producer of this region is used concurrently (one per role in this test).
+        let tx = unsafe { Producer::attach(heap.region()) }.unwrap();
+        // SAFETY: no other consumer of this region is used concurrently (one per role in this test).
+        let mut rx = unsafe { Consumer::attach(heap.region()) }.unwrap();
         let t = thread::spawn(move || {
             let mut tx = tx;
             tx.try_push(&msg(0)).unwrap();
@@ -200,11 +210,13 @@ fn takeover(before: usize, crash: Option<CrashPoint>) {
     model(move || {
         let heap = heap(2, 4);
         let region = heap.region();
-        let mut rx = Consumer::attach(heap.region()).unwrap();
+        // SAFETY: no other consumer of this region is used concurrently (one per role in this test).
+        let mut rx = unsafe { Consumer::attach(heap.region()) }.unwrap();
         let dying = {
             let region = heap.region();
             thread::spawn(move || {
-                let mut tx = Producer::attach(region.clone()).unwrap();
+                // SAFETY: no other producer of this region is used concurrently (one per role in this test).
+                let mut tx = unsafe { Producer::attach(region.clone()) }.unwrap();
                 for i in 0..before {
                     push_spin(&mut tx, &msg(i));
                 }
@@ -224,7 +236,8 @@ fn takeover(before: usize, crash: Option<CrashPoint>) {
         }
         dying.join().unwrap();
         let committed = before + usize::from(crash == Some(CrashPoint::BeforeTail));
-        let mut tx = Producer::attach(region).unwrap();
+        // SAFETY: no other producer of this region is used concurrently (one per role in this test).
+        let mut tx = unsafe { Producer::attach(region) }.unwrap();
         let successor = thread::spawn(move || {
             for i in committed..3 {
                 push_spin(&mut tx, &msg(i));

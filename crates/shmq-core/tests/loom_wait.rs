@@ -149,8 +149,10 @@ fn data_model(light: bool, heavy: bool) {
         let heap = heap();
         let region = heap.region();
         let park = ModelFutex::new(light, heavy);
-        let mut tx = Producer::attach(heap.region()).unwrap();
-        let mut rx = Consumer::attach(heap.region()).unwrap();
+        // SAFETY: no other producer of this region is used concurrently (one per role in this test).
+        let mut tx = unsafe { Producer::attach(heap.region()) }.unwrap();
+        // SAFETY: no other consumer of this region is used concurrently (one per role in this test).
+        let mut rx = unsafe { Consumer::attach(heap.region()) }.unwrap();
         let (r2, p2) = (region.clone(), Arc::clone(&park));
         let t = thread::spawn(move || send_blocking(&mut tx, &r2, &p2, 7));
         assert_eq!(recv_blocking(&mut rx, &region, &park), 7);
@@ -164,8 +166,10 @@ fn room_model(light: bool, heavy: bool) {
         let heap = heap();
         let region = heap.region();
         let park = ModelFutex::new(light, heavy);
-        let mut tx = Producer::attach(heap.region()).unwrap();
-        let mut rx = Consumer::attach(heap.region()).unwrap();
+        // SAFETY: no other producer of this region is used concurrently (one per role in this test).
+        let mut tx = unsafe { Producer::attach(heap.region()) }.unwrap();
+        // SAFETY: no other consumer of this region is used concurrently (one per role in this test).
+        let mut rx = unsafe { Consumer::attach(heap.region()) }.unwrap();
         tx.try_push(&[1]).unwrap();
         tx.try_push(&[2]).unwrap();
         let (r2, p2) = (region.clone(), Arc::clone(&park));
@@ -193,8 +197,10 @@ fn both_directions_stream() {
         let heap = heap();
         let region = heap.region();
         let park = ModelFutex::new(true, true);
-        let mut tx = Producer::attach(heap.region()).unwrap();
-        let mut rx = Consumer::attach(heap.region()).unwrap();
+        // SAFETY: no other producer of this region is used concurrently (one per role in this test).
+        let mut tx = unsafe { Producer::attach(heap.region()) }.unwrap();
+        // SAFETY: no other consumer of this region is used concurrently (one per role in this test).
+        let mut rx = unsafe { Consumer::attach(heap.region()) }.unwrap();
         let (r2, p2) = (region.clone(), Arc::clone(&park));
         let t = thread::spawn(move || {
             for v in 1..=3 {
@@ -216,8 +222,10 @@ fn close_wakes_sleeper() {
         let heap = heap();
         let region = heap.region();
         let park = ModelFutex::new(true, true);
-        let tx = Producer::attach(heap.region()).unwrap();
-        let mut rx = Consumer::attach(heap.region()).unwrap();
+        // SAFETY: no other producer of this region is used concurrently (one per role in this test).
+        let tx = unsafe { Producer::attach(heap.region()) }.unwrap();
+        // SAFETY: no other consumer of this region is used concurrently (one per role in this test).
+        let mut rx = unsafe { Consumer::attach(heap.region()) }.unwrap();
         let (r2, p2) = (region.clone(), Arc::clone(&park));
         let t = thread::spawn(move || {
             tx.close();

@@ -134,8 +134,10 @@ fn encode(seq: u64, buf: &mut [u8]) -> usize {
 #[test]
 fn two_threads_exactly_once_fifo() {
     let heap = HeapRegion::new(Geometry::new(QueueKind::Spsc, 8, SLOT).unwrap());
-    let mut tx = Producer::attach(heap.region()).unwrap();
-    let mut rx = Consumer::attach(heap.region()).unwrap();
+    // SAFETY: no other producer of this region is used concurrently (one per role in this test).
+    let mut tx = unsafe { Producer::attach(heap.region()) }.unwrap();
+    // SAFETY: no other consumer of this region is used concurrently (one per role in this test).
+    let mut rx = unsafe { Consumer::attach(heap.region()) }.unwrap();
     let n = messages();
     thread::scope(|s| {
         s.spawn(move || {
@@ -173,8 +175,10 @@ fn two_threads_exactly_once_fifo() {
 #[test]
 fn two_threads_slices_exactly_once_fifo() {
     let heap = HeapRegion::new(Geometry::new(QueueKind::Spsc, 8, 8).unwrap());
-    let mut tx = Producer::attach(heap.region()).unwrap();
-    let mut rx = Consumer::attach(heap.region()).unwrap();
+    // SAFETY: no other producer of this region is used concurrently (one per role in this test).
+    let mut tx = unsafe { Producer::attach(heap.region()) }.unwrap();
+    // SAFETY: no other consumer of this region is used concurrently (one per role in this test).
+    let mut rx = unsafe { Consumer::attach(heap.region()) }.unwrap();
     let n = messages();
     thread::scope(|s| {
         s.spawn(move || {

@@ -229,7 +229,9 @@ impl Queue {
     /// impossible; [`Error::Io`].
     pub fn sender(&self) -> Result<Sender, Error> {
         let guard = self.mapping.take_role(Role::Producer)?;
-        let producer = Producer::attach(guard.mapping().region()).map_err(Error::Violation)?;
+        // SAFETY: the role guard taken just above is this process's only producer of the region (role lock + per-handle flag), so no other producer uses these bytes concurrently.
+        let producer =
+            unsafe { Producer::attach(guard.mapping().region()) }.map_err(Error::Violation)?;
         Ok(Sender {
             producer,
             guard,
@@ -245,7 +247,9 @@ impl Queue {
     /// As [`Queue::sender`], for the consumer role.
     pub fn receiver(&self) -> Result<Receiver, Error> {
         let guard = self.mapping.take_role(Role::Consumer)?;
-        let consumer = Consumer::attach(guard.mapping().region()).map_err(Error::Violation)?;
+        // SAFETY: the role guard taken just above is this process's only consumer of the region (role lock + per-handle flag), so no other consumer uses these bytes concurrently.
+        let consumer =
+            unsafe { Consumer::attach(guard.mapping().region()) }.map_err(Error::Violation)?;
         Ok(Receiver {
             consumer,
             guard,

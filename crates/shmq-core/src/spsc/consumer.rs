@@ -33,7 +33,15 @@ impl Consumer {
     /// [`Violation::Cursors`] if the stamp at the published head is neither
     /// full nor empty for that position; the violation is also counted in the
     /// region (sticky `poisoned` word, consumer poison counter).
-    pub fn attach(region: Region) -> Result<Self, Violation> {
+    ///
+    /// # Safety
+    /// While the returned consumer is used, no other `Consumer` attached to
+    /// the same bytes may be used concurrently by another thread of this
+    /// process (both would publish heads and copy from the same slots; the
+    /// producer would then overwrite a slot one of them is still copying, a
+    /// data race). The platform crate guarantees it with the consumer role
+    /// lock and a per-handle flag.
+    pub unsafe fn attach(region: Region) -> Result<Self, Violation> {
         let capacity = region.geometry().capacity();
         let mask = capacity as usize - 1;
         let head = region.index(offset::HEAD).load(Ordering::Relaxed);

@@ -31,17 +31,19 @@ impl Producer {
     /// A predecessor that died between publishing a slot (its stamp) and
     /// publishing its tail is recovered from: the stamps, not the tail cell,
     /// decide where writing resumes, so nothing committed is overwritten.
-    /// Exclusivity (one producer at a time) is the caller's job: the platform
-    /// crate holds a role lock and refuses a second endpoint of a role on the
-    /// same handle. Two producers attached to the same bytes in one address
-    /// space would race on payload bytes (a data race, as two processes
-    /// writing one slot are): don't.
-    ///
     /// # Errors
     /// [`Violation::Cursors`] if the published head, tail and stamps describe
     /// no state an honest ring can be in; the violation is also counted in the
     /// region (sticky `poisoned` word, producer poison counter).
-    pub fn attach(region: Region) -> Result<Self, Violation> {
+    ///
+    /// # Safety
+    /// While the returned producer is used, no other `Producer` attached to
+    /// the same bytes may be used concurrently by another thread of this
+    /// process: the two would copy into the same payload bytes at once, a data
+    /// race. (Another *process* doing so garbles traffic but is outside this
+    /// process's memory model: see `docs/guarantees.md`.) The platform crate
+    /// guarantees it with the producer role lock and a per-handle flag.
+    pub unsafe fn attach(region: Region) -> Result<Self, Violation> {
         let capacity = Index::from(region.geometry().capacity());
         let mask = capacity as usize - 1;
         // Acquire: pairs with the consumer's Release store of HEAD in `advance`.
@@ -174,8 +176,10 @@ impl Producer {
     /// ```
     /// # use shmq_core::{layout::{Geometry, QueueKind}, testing::HeapRegion, spsc::{Consumer, Producer}};
     /// let heap = HeapRegion::new(Geometry::new(QueueKind::Spsc, 4, 16).unwrap());
-    /// let mut tx = Producer::attach(heap.region()).unwrap();
-    /// let mut rx = Consumer::attach(heap.region()).unwrap();
+    /// // SAFETY: no other producer of this region is used concurrently (one per role in this test).
+    /// let mut tx = unsafe { Producer::attach(heap.region()) }.unwrap();
+    /// // SAFETY: no other consumer of this region is used concurrently (one per role in this test).
+    /// let mut rx = unsafe { Consumer::attach(heap.region()) }.unwrap();
     /// tx.try_push(b"hello").unwrap();
     /// let mut buf = [0u8; 16];
     /// let n = rx.try_pop(&mut buf).unwrap();

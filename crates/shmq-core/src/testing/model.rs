@@ -225,8 +225,10 @@ impl ModelCheck {
     pub fn new(capacity: u32, slot_size: u32) -> Self {
         let geometry = Geometry::new(QueueKind::Spsc, capacity, slot_size).expect("geometry");
         let heap = HeapRegion::new(geometry);
-        let producer = Producer::attach(heap.region()).expect("producer attaches");
-        let consumer = Consumer::attach(heap.region()).expect("consumer attaches");
+        // SAFETY: no other producer of this region is used concurrently (one per role in this test).
+        let producer = unsafe { Producer::attach(heap.region()) }.expect("producer attaches");
+        // SAFETY: no other consumer of this region is used concurrently (one per role in this test).
+        let consumer = unsafe { Consumer::attach(heap.region()) }.expect("consumer attaches");
         ModelCheck {
             producer: Some(producer),
             consumer: Some(consumer),
@@ -399,7 +401,8 @@ impl ModelCheck {
                     state,
                     EndpointState::Closed
                 );
-                let p = Producer::attach(self.heap.region());
+                // SAFETY: no other producer of this region is used concurrently (one per role in this test).
+                let p = unsafe { Producer::attach(self.heap.region()) };
                 check_eq!(op, "attach", p.as_ref().err(), None);
                 self.producer = p.ok();
                 let state = self.rx().producer_state();
@@ -419,7 +422,8 @@ impl ModelCheck {
                     state,
                     EndpointState::Closed
                 );
-                let c = Consumer::attach(self.heap.region());
+                // SAFETY: no other consumer of this region is used concurrently (one per role in this test).
+                let c = unsafe { Consumer::attach(self.heap.region()) };
                 check_eq!(op, "attach", c.as_ref().err(), None);
                 self.consumer = c.ok();
                 let state = self.tx().consumer_state();
