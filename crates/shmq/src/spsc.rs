@@ -531,7 +531,7 @@ impl Sender {
     /// [`SendTimeoutError::Timeout`]; [`SendTimeoutError::Disconnected`] as
     /// soon as the queue is full and the consumer is found gone (a clean close
     /// wakes a parked sender at once; a dead consumer is noticed within about
-    /// a millisecond while polling and [`PARK_SLICE`](crate::PARK_SLICE)
+    /// a millisecond while polling and [`PARK_SLICE`]
     /// while parked, and at the timeout); `TooLarge`; `Poisoned`.
     pub fn send(&mut self, msg: &[u8], timeout: Duration) -> Result<(), SendTimeoutError> {
         self.wait(timeout, |p| p.try_push(msg))
@@ -739,7 +739,7 @@ impl Receiver {
     /// [`RecvTimeoutError::Timeout`]; [`RecvTimeoutError::Disconnected`] once
     /// drained and the producer is found gone (a clean close wakes a parked
     /// receiver at once; a dead producer is noticed within about a
-    /// millisecond while polling and [`PARK_SLICE`](crate::PARK_SLICE) while
+    /// millisecond while polling and [`PARK_SLICE`] while
     /// parked, and at the timeout); `Size`; `Poisoned`.
     pub fn recv(&mut self, buf: &mut [u8], timeout: Duration) -> Result<usize, RecvTimeoutError> {
         self.wait(timeout, |c| c.try_pop(buf))
