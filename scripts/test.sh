@@ -43,6 +43,9 @@ loom() {
     # Preemption bound 2: see crates/shmq-core/tests/loom_spsc.rs.
     RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=2 CARGO_TARGET_DIR=target/loom \
         cargo test -p shmq-core --features testing --release --test loom_spsc --test loom_wait
+    # MPMC models (3 threads, 2 slots): bound 2, see crates/shmq-core/tests/loom_mpmc.rs.
+    RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=2 CARGO_TARGET_DIR=target/loom \
+        cargo test -p shmq-core --features testing --release --test loom_mpmc
 }
 
 miri() {
@@ -73,6 +76,7 @@ step "setup toolchains" setup
 step "fmt" cargo fmt --all -- --check
 step "clippy" cargo clippy --workspace --all-targets -- -D warnings
 step "test" cargo test --workspace
+step "mpmc crash points" cargo test -p shmq --release --features crash-points --test processes_mpmc
 step "benches compile" benches
 step "loom" loom
 step "miri (shmq-core)" miri
