@@ -1,0 +1,234 @@
+//! A hostile peer scribbles into every shared word of an MPMC region (header,
+//! cursors, counters, endpoint table, sequence and length words) while the
+//! victim uses the real API: only `Ok` or typed errors, every thread ends
+//! after a fixed number of calls. Plus deterministic forged-word cases.
+//!
+//! Under Miri the scribbler writes each word with an atomic of the size the
+//! algorithm uses for it (Miri reports racing mixed-size atomics) and leaves
+//! payload bytes alone (a racing plain copy is a data race in Rust's model).
+#![cfg(not(loom))]
+
+use shmq_core::layout::{offset, Geometry, ENTRY_SIZE, HEADER_SIZE};
+use shmq_core::mpmc::{entry, Consumer, Peers, PopError, Producer, PushError, Violation};
+use shmq_core::testing::{HeapRegion, NoPeers};
+use std::thread;
+
+const CAP: u32 = 4;
+const SLOT: u32 = 16;
+const ENTRIES: u32 = 3;
+
+fn heap() -> HeapRegion {
+    HeapRegion::new(Geometry::new_mpmc(CAP, SLOT, ENTRIES).unwrap())
+}
+
+/// A liveness oracle that claims everyone is dead: the most dangerous answer
+/// for repairs (a hostile or confused platform); still no UB or panic.
+#[derive(Clone, Copy, Debug)]
+struct AllDead;
+impl Peers for AllDead {
+    fn is_dead(&self, _: usize) -> bool {
+        true
+    }
+}
+
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+}
+
+fn stamp_off(h: &HeapRegion, slot: usize) -> usize {
+    h.geometry().slot_offset(slot)
+}
+
+#[test]
+fn scribbler_causes_only_typed_errors() {
+    let rounds = if cfg!(miri) { 200 } else { 200_000 };
+    let h = heap();
+    let g = *h.geometry();
+    let mut tx = Producer::attach(h.region(), 0, AllDead).unwrap();
+    let mut rx = Consumer::attach(h.region(), 1, AllDead).unwrap();
+    thread::scope(|s| {
+        let h = &h;
+        s.spawn(move || {
+            let mut rng = Rng(0x1234_5678);
+            for _ in 0..rounds {
+                let v = rng.next();
+                match rng.next() % 6 {
+                    0 => h.scribble((rng.next() as usize % 128) & !3, v as u32),
+                    1 => {
+                        let cells = [offset::TAIL, offset::HEAD, offset::SKIPPED, offset::LOST];
+                        h.scribble_index(cells[v as usize % 4], rng.next());
+                    }
+                    2 | 3 => {
+                        let slot = rng.next() as usize % CAP as usize;
+                        let off = stamp_off(h, slot) + 4 * (v as usize % 2);
+                        h.scribble(off, rng.next() as u32);
+                    }
+                    4 => {
+                        let e = v as usize % ENTRIES as usize;
+                        let base = HEADER_SIZE + e * ENTRY_SIZE;
+                        if rng.next() % 2 == 0 {
+                            h.scribble(base + entry::ROLE, rng.next() as u32);
+                        } else {
+                            h.scribble_index(base + entry::RECORD, rng.next());
+                        }
+                    }
+                    _ => {
+                        if !cfg!(miri) {
+                            let slot = rng.next() as usize % CAP as usize;
+                            h.scribble(
+                                stamp_off(h, slot) + 8 + 4 * (v as usize % 4),
+                                rng.next() as u32,
+                            );
+                        }
+                    }
+                }
+            }
+        });
+        s.spawn(move || {
+            let mut buf = [0u8; SLOT as usize];
+            for i in 0..rounds {
+                match tx.try_push(&[i as u8; 5]) {
+                    Ok(()) | Err(PushError::Full) | Err(PushError::Poisoned(_)) => {}
+                    Err(e) => panic!("unexpected {e}"),
+                }
+                match rx.try_pop(&mut buf) {
+                    Ok(n) => assert!(n <= SLOT as usize),
+                    Err(PopError::Empty | PopError::Poisoned(_) | PopError::Size { .. }) => {}
+                    Err(e) => panic!("unexpected {e}"),
+                }
+                let mut out = [[0u8; 5]; 3];
+                let _ = rx.pop_slice(&mut out);
+                let _ = tx.push_slice(&[[1u8; 5]; 3]);
+                if tx.poisoned().is_some() && rx.poisoned().is_some() {
+                    break;
+                }
+            }
+        });
+    });
+    let _ = g;
+}
+
+#[test]
+fn forged_sequence_word_poisons_the_consumer() {
+    let h = heap();
+    let mut tx = Producer::attach(h.region(), 0, NoPeers).unwrap();
+    let mut rx = Consumer::attach(h.region(), 1, NoPeers).unwrap();
+    tx.try_push(b"ok").unwrap();
+    h.scribble(stamp_off(&h, 0), 0xdead_beef);
+    let mut buf = [0u8; 16];
+    let e = rx.try_pop(&mut buf).unwrap_err();
+    assert_eq!(
+        e,
+        PopError::Poisoned(Violation::Stamp {
+            position: 0,
+            found: 0xdead_beef
+        })
+    );
+    // Sticky, and counted.
+    assert_eq!(rx.try_pop(&mut buf), Err(e));
+    assert_eq!(h.peek_index(offset::CONSUMER_POISON), 1);
+    assert_ne!(h.peek(offset::POISONED), 0);
+}
+
+#[test]
+fn forged_sequence_word_poisons_the_producer() {
+    let h = heap();
+    let mut tx = Producer::attach(h.region(), 0, NoPeers).unwrap();
+    h.scribble(stamp_off(&h, 0), 0x7777_0000);
+    assert!(matches!(
+        tx.try_push(b"x"),
+        Err(PushError::Poisoned(Violation::Stamp { position: 0, .. }))
+    ));
+}
+
+#[test]
+fn forged_length_poisons() {
+    let h = heap();
+    let mut tx = Producer::attach(h.region(), 0, NoPeers).unwrap();
+    let mut rx = Consumer::attach(h.region(), 1, NoPeers).unwrap();
+    tx.try_push(b"ok").unwrap();
+    h.scribble(stamp_off(&h, 0) + 4, SLOT + 1);
+    assert!(matches!(
+        rx.try_pop(&mut [0u8; 64]),
+        Err(PopError::Poisoned(Violation::Length { found, .. })) if found == SLOT + 1
+    ));
+}
+
+#[test]
+fn forged_tail_poisons_the_consumer() {
+    let h = heap();
+    let mut rx = Consumer::attach(h.region(), 1, NoPeers).unwrap();
+    h.scribble_index(offset::TAIL, 1000);
+    assert!(matches!(
+        rx.try_pop(&mut [0u8; 16]),
+        Err(PopError::Poisoned(Violation::Cursors {
+            head: 0,
+            tail: 1000
+        }))
+    ));
+}
+
+#[test]
+fn forged_head_poisons_the_producer() {
+    let h = heap();
+    let mut tx = Producer::attach(h.region(), 0, NoPeers).unwrap();
+    for _ in 0..CAP {
+        tx.try_push(b"x").unwrap();
+    }
+    h.scribble_index(offset::HEAD, 1 << 40);
+    assert!(matches!(
+        tx.try_push(b"x"),
+        Err(PushError::Poisoned(Violation::Cursors { .. }))
+    ));
+}
+
+#[test]
+fn live_owner_is_waited_for_never_repaired() {
+    // A producer claimed position 0 and is "slow" (NoPeers: alive); the
+    // consumer reports Empty and leaves the slot alone.
+    let h = heap();
+    let mut rx = Consumer::attach(h.region(), 1, NoPeers).unwrap();
+    h.scribble_index(HEADER_SIZE + entry::RECORD, 1); // record: pos 0, 1 slot
+    h.scribble(HEADER_SIZE + entry::ROLE, 1); // producer
+    h.scribble_index(offset::TAIL, 1);
+    for _ in 0..3 {
+        assert_eq!(rx.try_pop(&mut [0u8; 16]), Err(PopError::Empty));
+    }
+    assert_eq!(h.peek(stamp_off(&h, 0)), 0, "slot untouched");
+    assert_eq!(h.peek_index(offset::SKIPPED), 0);
+}
+
+#[test]
+fn dead_owner_is_repaired_and_counted() {
+    let h = heap();
+    let mut rx = Consumer::attach(h.region(), 1, AllDead).unwrap();
+    let mut tx = Producer::attach(h.region(), 2, NoPeers).unwrap();
+    // Entry 0: a dead producer that claimed position 0 and never published.
+    h.scribble_index(HEADER_SIZE + entry::RECORD, 1);
+    h.scribble(HEADER_SIZE + entry::ROLE, 1);
+    h.scribble_index(offset::TAIL, 1);
+    tx.try_push(b"after").unwrap();
+    let mut buf = [0u8; 16];
+    assert_eq!(rx.try_pop(&mut buf), Ok(5));
+    assert_eq!(&buf[..5], b"after");
+    assert_eq!(h.peek_index(offset::SKIPPED), 1);
+    // The dead entry's evidence is resolved now: a new endpoint may reuse it.
+    drop(tx);
+    assert!(Producer::attach(h.region(), 0, NoPeers).is_ok());
+}
+
+#[test]
+fn unresolved_dead_entry_is_not_reused() {
+    let h = heap();
+    h.scribble_index(HEADER_SIZE + entry::RECORD, 1);
+    h.scribble(HEADER_SIZE + entry::ROLE, 1);
+    h.scribble_index(offset::TAIL, 1);
+    assert!(Producer::attach(h.region(), 0, NoPeers).is_err());
+    assert!(Consumer::attach(h.region(), 0, NoPeers).is_err());
+}
