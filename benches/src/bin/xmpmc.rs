@@ -151,7 +151,15 @@ fn shmq_run(p: usize, c: usize, n: u64) -> f64 {
         .map(|i| spawn(&["consumer", &name, &(1 - i % 2).to_string(), "0"]))
         .collect();
     let mut prods: Vec<_> = (0..p)
-        .map(|i| spawn(&["producer", &name, &(i % 2).to_string(), &per.to_string(), &i.to_string()]))
+        .map(|i| {
+            spawn(&[
+                "producer",
+                &name,
+                &(i % 2).to_string(),
+                &per.to_string(),
+                &i.to_string(),
+            ])
+        })
         .collect();
     let mut readers: Vec<_> = cons
         .iter_mut()
@@ -170,7 +178,11 @@ fn shmq_run(p: usize, c: usize, n: u64) -> f64 {
     for r in readers.iter_mut().take(c) {
         let mut l = String::new();
         r.read_line(&mut l).unwrap();
-        let v: Vec<u64> = l.split_whitespace().skip(1).map(|x| x.parse().unwrap()).collect();
+        let v: Vec<u64> = l
+            .split_whitespace()
+            .skip(1)
+            .map(|x| x.parse().unwrap())
+            .collect();
         total += v[0];
         first = first.min(v[1]);
         last = last.max(v[2]);
