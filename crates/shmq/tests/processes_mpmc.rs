@@ -10,7 +10,9 @@ mod common;
 
 use common::{env_u64, role, spawn, unique_name, ChildProc, Rng, NAME_ENV};
 use shmq::mpmc::{Config, Queue};
-use shmq::{RecvTimeoutError, SendTimeoutError, TrySendError};
+#[cfg(feature = "crash-points")]
+use shmq::SendTimeoutError;
+use shmq::{RecvTimeoutError, TrySendError};
 use std::collections::HashSet;
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
