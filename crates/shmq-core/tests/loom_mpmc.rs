@@ -79,7 +79,9 @@ impl Deaths {
     }
 }
 
-impl Peers for Deaths {
+// SAFETY: an entry is dead only after its thread halted for good (`halt`
+// sets the flag as its last action and the thread never touches the region again).
+unsafe impl Peers for Deaths {
     fn is_dead(&self, e: usize) -> bool {
         // Acquire: pairs with the Release store at the halt (the kernel's
         // lock release after the process's last write).

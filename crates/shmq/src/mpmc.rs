@@ -196,7 +196,10 @@ fn crash_plan() -> Option<(Step, u64)> {
     Some((step, after))
 }
 
-impl Peers for Liveness {
+// SAFETY: an entry is reported dead only when this handle does not hold it
+// and no open file description holds its OFD lock, which the kernel releases
+// only when the holder closed it or exited; an error counts as alive.
+unsafe impl Peers for Liveness {
     fn is_dead(&self, entry: usize) -> bool {
         let Some(held) = self.shared.held.get(entry) else {
             return false;

@@ -98,7 +98,15 @@ pub enum Step {
 
 /// What the core needs to know about other endpoints, provided by the
 /// platform crate (kernel locks) or by a test (a model of dying threads).
-pub trait Peers {
+///
+/// # Safety
+/// [`Peers::is_dead`] may return `true` only for an entry whose endpoint
+/// will never touch the region again (its process is gone, or, in a model,
+/// its thread stopped for good) — or when no endpoint of this process can run
+/// concurrently with the caller. The core repairs the slots such an endpoint
+/// had claimed (re-publishing or freeing them); doing that under a live
+/// endpoint of this process would race with its payload copy, a data race.
+pub unsafe trait Peers {
     /// Whether the endpoint that holds (or last held) table entry `entry`
     /// is dead: nobody holds the entry's lock. Must not report a live
     /// endpoint as dead; an uncertain answer must be `false`.
