@@ -221,6 +221,7 @@ impl Mapping {
             Ok(true) => Ok(RoleGuard {
                 mapping: Arc::clone(self),
                 role,
+                released: false,
             }),
             Ok(false) => {
                 held.store(false, Ordering::Relaxed);
@@ -260,6 +261,8 @@ impl Drop for Mapping {
 pub(crate) struct RoleGuard {
     mapping: Arc<Mapping>,
     role: Role,
+    /// Whether [`RoleGuard::release`] already unlocked the role.
+    released: bool,
 }
 
 impl RoleGuard {
@@ -278,11 +281,24 @@ impl RoleGuard {
     }
 }
 
-impl Drop for RoleGuard {
-    fn drop(&mut self) {
+impl RoleGuard {
+    /// Releases the role now (idempotent; `Drop` calls it too). The mapping
+    /// stays alive until the guard drops, so an endpoint can release its
+    /// role first and then wake a sleeping peer, which then finds the lock
+    /// free at once.
+    pub(crate) fn release(&mut self) {
+        if std::mem::replace(&mut self.released, true) {
+            return;
+        }
         // If unlocking fails the lock still goes when the descriptor closes.
         let _ = os::unlock(&self.mapping.fd, lock_byte(self.role));
         // Relaxed: see `Mapping::take_role`.
         self.mapping.held[role_index(self.role)].store(false, Ordering::Relaxed);
+    }
+}
+
+impl Drop for RoleGuard {
+    fn drop(&mut self) {
+        self.release();
     }
 }

@@ -369,10 +369,14 @@ pub struct Sender {
 
 impl Drop for Sender {
     fn drop(&mut self) {
-        // Say "closed" first, then wake a consumer parked for data so that it
-        // re-checks and sees it (it would otherwise notice only at the end of
-        // its sleep slice). `producer`'s own drop stores "closed" again.
+        // Say "closed" and release the role lock first, then wake a consumer
+        // parked for data: it re-checks, sees "closed", confirms it with the
+        // lock (already free) and reports `Disconnected` at once. Waking it
+        // before the unlock would let it find the lock still held, report
+        // `Empty` and sleep a whole slice. The mapping stays alive until
+        // `guard` drops. `producer`'s own drop stores "closed" again.
         self.producer.close();
+        self.guard.release();
         Line::DATA.wake_on_close(self.producer.region(), &self.park);
     }
 }
@@ -581,8 +585,9 @@ pub struct Receiver {
 
 impl Drop for Receiver {
     fn drop(&mut self) {
-        // As for `Sender`: "closed", then wake a producer parked for room.
+        // As for `Sender`: "closed", unlock, then wake a producer parked for room.
         self.consumer.close();
+        self.guard.release();
         Line::ROOM.wake_on_close(self.consumer.region(), &self.park);
     }
 }
