@@ -6,6 +6,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 echo "load: $(uptime)" >&2
-cargo bench -p shmq-benches --features iceoryx2 --bench inproc
+criterion="$(pwd)/${CARGO_TARGET_DIR:-target}/criterion"
+case "${CARGO_TARGET_DIR:-}" in /*) criterion="$CARGO_TARGET_DIR/criterion" ;; esac
+mkdir -p "$criterion"
+SHMQ_FLOOR_FILE="$criterion/shmq-floor.txt" \
+    cargo bench -p shmq-benches --features iceoryx2 --bench inproc
 cargo run --release -p shmq-benches --features iceoryx2 --bin xproc -- \
-    --criterion "${CARGO_TARGET_DIR:-target}/criterion" --markdown docs/benchmarks.md "$@"
+    --criterion "$criterion" --markdown docs/benchmarks.md "$@"

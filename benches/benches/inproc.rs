@@ -21,8 +21,9 @@
 //! channels use `recv_timeout`, and a blocked `send` fails once the receiver
 //! is dropped.
 
-use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use criterion::{criterion_group, Criterion, Throughput};
 use shmq_benches::proc::{pin_to, Deadline, Spin, PARENT_CORE, PEER_CORE};
+use shmq_benches::report::Latency;
 use shmq_core::layout::{Geometry, QueueKind};
 use shmq_core::mpmc;
 use shmq_core::spsc::{Consumer, PopError, Producer, PushError};
@@ -371,5 +372,66 @@ fn mpmc_group(c: &mut Criterion) {
     g.finish();
 }
 
+/// One `u64` on its own pair of cache lines.
+#[repr(align(128))]
+struct Line(AtomicU64);
+
+/// The in-process floor: p50 of the round trip of an atomic bounced between
+/// two threads pinned to the two cores (two cache lines), in ns.
+fn thread_floor() -> f64 {
+    const WARM: u64 = 10_000;
+    const TOTAL: u64 = WARM + 100_000;
+    let (ping, pong) = (Line(AtomicU64::new(0)), Line(AtomicU64::new(0)));
+    let (ping, pong) = (&ping.0, &pong.0);
+    let mut lat = Latency::new();
+    two_threads(
+        move || {
+            let mut s = spin("floor ping");
+            for i in 1..=TOTAL {
+                // Acquire/Release: pair with the main thread's Release store
+                // of ping and Acquire load of pong.
+                while ping.load(Ordering::Acquire) != i {
+                    s.step().expect("bounded wait");
+                }
+                pong.store(i, Ordering::Release);
+            }
+        },
+        || {
+            let mut s = spin("floor pong");
+            let mut prev = Instant::now();
+            for i in 1..=TOTAL {
+                // Release/Acquire: pair with the other thread's Acquire load
+                // of ping and Release store of pong.
+                ping.store(i, Ordering::Release);
+                while pong.load(Ordering::Acquire) != i {
+                    s.step().expect("bounded wait");
+                }
+                let now = Instant::now();
+                if i > WARM {
+                    lat.record((now - prev).as_nanos() as u64);
+                }
+                prev = now;
+            }
+        },
+    );
+    lat.quantile(0.5) as f64
+}
+
 criterion_group!(benches, spsc_1p1c, mpmc_group);
-criterion_main!(benches);
+
+/// `criterion_main!`, with the in-process floor measured before and after
+/// the groups and, if `SHMQ_FLOOR_FILE` is set, written there as
+/// `before_ns after_ns` (read by `xproc --criterion`).
+fn main() {
+    let _ = pin_to(PARENT_CORE);
+    let before = thread_floor();
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+    let after = thread_floor();
+    eprintln!(
+        "in-process floor (atomic ping-pong RTT p50): {before:.0} ns before, {after:.0} ns after"
+    );
+    if let Ok(path) = std::env::var("SHMQ_FLOOR_FILE") {
+        std::fs::write(&path, format!("{before} {after}\n")).expect("write the floor file");
+    }
+}

@@ -85,6 +85,26 @@ pub fn read(dir: &Path, group: &str, bench: &str) -> Result<Option<Estimate>> {
         .ok_or_else(|| err(format!("{}: no median estimate", path.display())))
 }
 
+/// The in-process floor the bench wrote (`shmq-floor.txt`, if fresh):
+/// (before, after) in ns.
+pub fn floor(dir: &Path) -> Option<(f64, f64)> {
+    let path = dir.join(FLOOR_FILE);
+    let age = std::fs::metadata(&path)
+        .ok()?
+        .modified()
+        .ok()
+        .and_then(|m| SystemTime::now().duration_since(m).ok())?;
+    if age > FRESH {
+        return None;
+    }
+    let text = std::fs::read_to_string(path).ok()?;
+    let mut it = text.split_whitespace().map(str::parse::<f64>);
+    Some((it.next()?.ok()?, it.next()?.ok()?))
+}
+
+/// Name of the floor file inside criterion's folder (`SHMQ_FLOOR_FILE`).
+pub const FLOOR_FILE: &str = "shmq-floor.txt";
+
 /// One table per group with fresh results under `dir` (criterion's output
 /// folder); empty if none.
 ///
@@ -92,6 +112,7 @@ pub fn read(dir: &Path, group: &str, bench: &str) -> Result<Option<Estimate>> {
 /// An unreadable estimates file.
 pub fn tables(dir: &Path) -> Result<Vec<Table>> {
     let mut out = Vec::new();
+    let floor = floor(dir);
     for (group, reference, title) in GROUPS {
         let Ok(entries) = std::fs::read_dir(dir.join(group)) else {
             continue;
@@ -133,10 +154,27 @@ pub fn tables(dir: &Path) -> Result<Vec<Table>> {
             "`cargo bench -p shmq-benches --bench inproc`, run by the same command just \
              before the cross-process sections: two (or four) threads of one process, \
              producer(s) and consumer(s) pinned to cores 1 and 0, queues of 4096 slots; one \
-             iteration is one message. Ratios: higher is faster. The floor does not apply \
-             in-process; see the cross-process sections for this run's level."
+             iteration is one message. Ratios: higher is faster."
                 .to_string(),
         );
+        t.notes.push(match floor {
+            Some((b, a)) => format!(
+                "FLOOR (in-process: atomic ping-pong between the two pinned threads, RTT \
+                 p50): {} before and {} after the criterion groups.",
+                ns(b),
+                ns(a)
+            ),
+            None => "FLOOR: not recorded (run through `benches/report.sh`).".into(),
+        });
+        if let Some((b, a)) = floor {
+            if b.max(a) > 1.5 * b.min(a) {
+                t.notes.push(
+                    "WARNING: the floor changed during the criterion groups (the VM switched \
+                     speed level): these figures mix levels."
+                        .into(),
+                );
+            }
+        }
         for (name, e) in rows {
             let r = refm / e.median;
             t.rows.push(vec![

@@ -27,9 +27,17 @@ use std::time::Instant;
 /// Message sizes measured, in bytes.
 pub const SIZES: [usize; 4] = [8, 64, 1024, 16 * 1024];
 
-/// Messages per publication (minimal producer) and per head release
-/// (minimal consumer) in the streams.
+/// Most messages per publication (minimal producer) and per head release
+/// (minimal consumer) in the streams; see [`batch`].
 pub const BATCH: u64 = 256;
+
+/// Messages per publication and release of the minimal ring's streams at
+/// `size`: [`BATCH`], but at most an eighth of the ring, so that producer and
+/// consumer keep working on different parts of it (a batch as large as the
+/// ring would serialise them).
+pub fn batch(size: usize) -> u64 {
+    BATCH.min(capacity(size) as u64 / 8)
+}
 
 /// Slots of every ring for messages of `size` bytes: 4096, or fewer so that
 /// a ring's slots stay within 4 MiB (256 slots at 16 KiB).
@@ -43,7 +51,7 @@ pub enum Sys {
     /// shmq through `shmq::spsc::{Sender, Receiver}`, `try_send`/`try_recv`.
     Shmq,
     /// A minimal Lamport ring of fixed-size slots ([`minimal::BytesProducer`]):
-    /// per-message publication in ping-pong, per-[`BATCH`] in streams.
+    /// per-message publication in ping-pong, per [`batch`] in streams.
     Minimal,
     /// Pipes (`write`/`read` of whole messages).
     Pipe,
@@ -350,7 +358,7 @@ pub fn stream(sys: Sys, size: usize, cfg: &Config, msgs: u64) -> Result<f64> {
             cfg,
             |_| Ok(()),
             |shm, ()| {
-                let mut rx = BytesConsumer::new(shm, AREA, cap, size, BATCH)?;
+                let mut rx = BytesConsumer::new(shm, AREA, cap, size, batch(size))?;
                 go(shm);
                 consume(total, warm, dl, &mut buf, |b| Ok(rx.pop_into(b)))
             },
@@ -559,7 +567,7 @@ fn peer_shm(
             wait_go()?;
             produce(total, size, dl, |m| {
                 if tx.write(m) {
-                    if tx.pending() >= BATCH {
+                    if tx.pending() >= batch(size) {
                         tx.publish();
                     }
                     Ok(true)

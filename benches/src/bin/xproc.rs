@@ -672,10 +672,15 @@ fn sized_stream_section(cfg: &Config) -> Result<Table> {
          memory; at most 10 M messages, iceoryx2 1 M) or 256 MiB (system calls; at most 500 k \
          messages) of timed payload per run after a warm-up. Producer process on core 1, \
          consumer on core 0. shmq: `try_send`/`try_recv` per message (user API); ceiling: \
-         minimal ring publishing every {} messages; pipe and socket: one `write` per message, \
+         minimal ring publishing every {} messages (an eighth of the ring at most: {}); pipe and socket: one `write` per message, \
          `read_exact` of one message. Ratios: × ceiling is throughput relative to the \
          ceiling (higher is faster); last column > 1 means shmq is faster.",
-        sized::BATCH
+        sized::BATCH,
+        SIZES
+            .iter()
+            .map(|s| format!("{} → {}", size_label(*s), sized::batch(*s)))
+            .collect::<Vec<_>>()
+            .join(", ")
     ));
     t.notes.push(format!(
         "FLOOR (atomic ping-pong RTT p50) in this run: {} just before and {} just after this \
