@@ -116,11 +116,17 @@ pub enum Woken {
 ///   of `fence(SeqCst)` only when both this side's `asymmetric()` and the
 ///   sleeper's advertised mode say the heavy barrier reaches this thread.
 ///
+/// - [`Park::pause`]: sleep for about `timeout` (a plain timed sleep, no word).
+///
 /// Breaking the contract cannot cause undefined behaviour, only missed
 /// wakes, which the callers bound by sleeping in slices.
 pub trait Park {
     /// Sleeps while `word == expected`, for at most `timeout`.
     fn wait(&self, word: &FutexWord, expected: u32, timeout: Duration) -> Woken;
+    /// Sleeps for about `timeout`, on no word (the fallback of a sleeper
+    /// whose futex keeps returning at once, see [`Turns`]).
+    fn pause(&self, timeout: Duration);
+
     /// Wakes the sleepers on `word`.
     fn wake(&self, word: &FutexWord);
     /// The publisher's barrier between publishing and reading `waiting`.
@@ -167,7 +173,38 @@ impl Line {
 /// A registration: the `seq` value the sleeper will sleep on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Registration {
+    /// The `seq` word as loaded (the futex's expected value: the kernel
+    /// compares the whole word, so a forged bit 31 must be passed as read,
+    /// or every wait would return `EAGAIN` at once).
+    raw: u32,
+    /// `raw & SEQ_MASK`: the value advertised in `waiting`.
     seq: u32,
+    /// No registration was made (see [`Turns`]): sleep plainly.
+    plain: bool,
+}
+
+/// Consecutive sleeps of one wait that ended at once (`EAGAIN`, or a
+/// wake-up without progress) before a sleeper stops registering.
+pub const QUICK_TURNS: u32 = 4;
+/// First plain sleep after [`QUICK_TURNS`]; each further one doubles, up to
+/// the caller's slice.
+pub const PLAIN_SLEEP: Duration = Duration::from_millis(1);
+
+/// The state of one blocking wait across its sleeps (create one per call).
+///
+/// A peer that keeps rewriting `seq`, or wakes the futex, makes every sleep
+/// return at once; each turn would then cost a heavy barrier (a
+/// `membarrier` that interrupts *other* processes' CPUs too). After
+/// [`QUICK_TURNS`] such turns in a row the sleeper neither registers nor
+/// issues the barrier: it sleeps plainly ([`Park::pause`], from
+/// [`PLAIN_SLEEP`] doubling up to the caller's slice), counted as spurious,
+/// then tries a real registration again. A sleep that times out resets the
+/// count. Honest peers answer a registration once, so they never get here
+/// unless several sleepers compete (MPMC) and one keeps losing the race.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Turns {
+    quick: u32,
+    plain: u32,
 }
 
 /// Adds one to a 32-bit counter word only this side writes (no RMW).
@@ -181,11 +218,24 @@ impl Line {
     /// Sleeper, step 1: registers on the current `seq` and issues the heavy
     /// barrier. The caller must then re-check the ring; if it can make
     /// progress it calls [`Line::unregister`], otherwise [`Line::sleep`].
-    pub fn register<P: Park>(&self, region: &Region, park: &P) -> Registration {
+    ///
+    /// After [`QUICK_TURNS`] sleeps of this wait that returned at once it
+    /// does not register (nor count, nor issue the barrier): the next
+    /// [`Line::sleep`] is a plain timed sleep. The caller's re-check is then
+    /// harmless.
+    pub fn register<P: Park>(&self, region: &Region, park: &P, turns: &Turns) -> Registration {
+        if turns.quick >= QUICK_TURNS {
+            return Registration {
+                raw: 0,
+                seq: 0,
+                plain: true,
+            };
+        }
         // Counted here, not at the futex call: every wake the publisher sends
         // answers one registration, so `wakes <= sleeps` holds for honest peers.
         bump32(region, self.sleeps);
-        let seq = region.word(self.seq).load(Ordering::Relaxed) & SEQ_MASK;
+        let raw = region.word(self.seq).load(Ordering::Relaxed);
+        let seq = raw & SEQ_MASK;
         let mode = if park.asymmetric() {
             ASYMMETRIC
         } else {
@@ -205,23 +255,46 @@ impl Line {
         // (store `waiting` / load the ring here, store the ring / load
         // `waiting` there: at least one side sees the other's store).
         park.heavy_barrier();
-        Registration { seq }
+        Registration {
+            raw,
+            seq,
+            plain: false,
+        }
     }
 
     /// Sleeper, step 2: sleeps on `seq` for at most `timeout`, then clears
     /// the registration. Counts a wake-up that nobody sent (`seq` unchanged,
-    /// not a timeout) as spurious.
+    /// not a timeout) as spurious, and a plain sleep (see [`Turns`]) too.
     pub fn sleep<P: Park>(
         &self,
         region: &Region,
         park: &P,
         registration: Registration,
+        turns: &mut Turns,
         timeout: Duration,
     ) -> Woken {
-        let seq = region.word(self.seq);
-        let woken = park.wait(seq, registration.seq, timeout);
-        if woken != Woken::TimedOut && seq.load(Ordering::Relaxed) == registration.seq {
+        if registration.plain {
+            let plain = PLAIN_SLEEP
+                .saturating_mul(1 << turns.plain.min(8))
+                .min(timeout);
+            park.pause(plain);
             bump32(region, self.spurious);
+            turns.plain = turns.plain.saturating_add(1);
+            turns.quick = 0;
+            return Woken::Woken;
+        }
+        let seq = region.word(self.seq);
+        // The raw value: the kernel compares the whole word.
+        let woken = park.wait(seq, registration.raw, timeout);
+        if woken == Woken::TimedOut {
+            turns.quick = 0;
+        } else {
+            // Ended at once or early: if the caller's re-check then finds no
+            // progress, this was a quick turn (the caller returns otherwise).
+            turns.quick = turns.quick.saturating_add(1);
+            if seq.load(Ordering::Relaxed) == registration.raw {
+                bump32(region, self.spurious);
+            }
         }
         self.unregister(region);
         woken

@@ -28,7 +28,7 @@ use shmq_core::layout::{Geometry, QueueKind};
 use shmq_core::region::Region;
 use shmq_core::spsc::{Consumer, PopError, Producer, PushError};
 use shmq_core::testing::HeapRegion;
-use shmq_core::wait::{FutexWord, Line, Park, Woken};
+use shmq_core::wait::{FutexWord, Line, Park, Turns, Woken};
 use std::time::Duration;
 
 const PREEMPTIONS: usize = 2;
@@ -71,6 +71,9 @@ impl Park for ModelFutex {
         drop(self.cv.wait(guard).unwrap());
         Woken::Woken
     }
+    fn pause(&self, _timeout: Duration) {
+        thread::yield_now();
+    }
     fn wake(&self, _word: &FutexWord) {
         let _guard = self.lock.lock().unwrap();
         self.cv.notify_all();
@@ -98,13 +101,14 @@ fn heap() -> HeapRegion {
 /// spinning, deadlines and liveness checks): try, register, re-check, sleep.
 fn recv_blocking(rx: &mut Consumer, region: &Region, park: &ModelFutex) -> u8 {
     let mut buf = [0u8; 4];
+    let mut turns = Turns::default();
     loop {
         match rx.try_pop(&mut buf) {
             Ok(_) => break,
             Err(PopError::Empty) => {}
             Err(e) => panic!("pop failed: {e}"),
         }
-        let reg = Line::DATA.register(region, park);
+        let reg = Line::DATA.register(region, park, &turns);
         match rx.try_pop(&mut buf) {
             Ok(_) => {
                 Line::DATA.unregister(region);
@@ -113,7 +117,7 @@ fn recv_blocking(rx: &mut Consumer, region: &Region, park: &ModelFutex) -> u8 {
             Err(PopError::Empty) => {}
             Err(e) => panic!("pop failed: {e}"),
         }
-        Line::DATA.sleep(region, park, reg, Duration::MAX);
+        Line::DATA.sleep(region, park, reg, &mut turns, Duration::MAX);
     }
     // Publication of the head: wake a producer waiting for room.
     Line::ROOM.notify(region, park);
@@ -122,13 +126,14 @@ fn recv_blocking(rx: &mut Consumer, region: &Region, park: &ModelFutex) -> u8 {
 
 /// The producer's blocking send, as above.
 fn send_blocking(tx: &mut Producer, region: &Region, park: &ModelFutex, v: u8) {
+    let mut turns = Turns::default();
     loop {
         match tx.try_push(&[v]) {
             Ok(()) => break,
             Err(PushError::Full) => {}
             Err(e) => panic!("push failed: {e}"),
         }
-        let reg = Line::ROOM.register(region, park);
+        let reg = Line::ROOM.register(region, park, &turns);
         match tx.try_push(&[v]) {
             Ok(()) => {
                 Line::ROOM.unregister(region);
@@ -137,7 +142,7 @@ fn send_blocking(tx: &mut Producer, region: &Region, park: &ModelFutex, v: u8) {
             Err(PushError::Full) => {}
             Err(e) => panic!("push failed: {e}"),
         }
-        Line::ROOM.sleep(region, park, reg, Duration::MAX);
+        Line::ROOM.sleep(region, park, reg, &mut turns, Duration::MAX);
     }
     // Publication of the stamp: wake a consumer waiting for data.
     Line::DATA.notify(region, park);
@@ -233,16 +238,17 @@ fn close_wakes_sleeper() {
         });
         let closed =
             |rx: &Consumer| rx.producer_state() == shmq_core::layout::EndpointState::Closed;
+        let mut turns = Turns::default();
         loop {
             if closed(&rx) {
                 break;
             }
-            let reg = Line::DATA.register(&region, &*park);
+            let reg = Line::DATA.register(&region, &*park, &turns);
             if closed(&rx) {
                 Line::DATA.unregister(&region);
                 break;
             }
-            Line::DATA.sleep(&region, &*park, reg, Duration::MAX);
+            Line::DATA.sleep(&region, &*park, reg, &mut turns, Duration::MAX);
         }
         assert_eq!(rx.try_pop(&mut [0u8; 4]), Err(PopError::Empty));
         t.join().unwrap();

@@ -69,7 +69,7 @@ use crate::wait::{Futex, WaitMode, PARK_SLICE};
 use bytemuck::{NoUninit, Pod};
 use shmq_core::layout::{EndpointState, Geometry, QueueKind};
 use shmq_core::spsc::{Consumer, PopError, Producer, PushError, Stats, Violation};
-use shmq_core::wait::Line;
+use shmq_core::wait::{Line, Turns};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -460,6 +460,7 @@ impl Sender {
         let deadline = start.checked_add(timeout);
         let mut last_check = start;
         let mut round = 0;
+        let mut turns = Turns::default();
         loop {
             let now = Instant::now();
             let expired = deadline.is_some_and(|d| now >= d);
@@ -481,7 +482,7 @@ impl Sender {
             // Park: register, re-check (the state word too), then sleep one
             // slice at most; the loop re-checks after every wake-up.
             let region = self.producer.region().clone();
-            let registration = Line::ROOM.register(&region, &self.park);
+            let registration = Line::ROOM.register(&region, &self.park, &turns);
             match self.attempt(Check::Skip, &mut op) {
                 Err(TrySendError::Full) => {}
                 other => {
@@ -490,7 +491,7 @@ impl Sender {
                 }
             }
             let slice = sleep_slice(deadline, now);
-            Line::ROOM.sleep(&region, &self.park, registration, slice);
+            Line::ROOM.sleep(&region, &self.park, registration, &mut turns, slice);
         }
     }
 
@@ -670,6 +671,7 @@ impl Receiver {
         let deadline = start.checked_add(timeout);
         let mut last_check = start;
         let mut round = 0;
+        let mut turns = Turns::default();
         loop {
             let now = Instant::now();
             let expired = deadline.is_some_and(|d| now >= d);
@@ -690,7 +692,7 @@ impl Receiver {
             }
             // Park, as in `Sender::wait`.
             let region = self.consumer.region().clone();
-            let registration = Line::DATA.register(&region, &self.park);
+            let registration = Line::DATA.register(&region, &self.park, &turns);
             match self.attempt(Check::Skip, &mut op) {
                 Err(TryRecvError::Empty) => {}
                 other => {
@@ -699,7 +701,7 @@ impl Receiver {
                 }
             }
             let slice = sleep_slice(deadline, now);
-            Line::DATA.sleep(&region, &self.park, registration, slice);
+            Line::DATA.sleep(&region, &self.park, registration, &mut turns, slice);
         }
     }
 

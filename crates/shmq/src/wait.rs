@@ -99,6 +99,9 @@ impl Park for Futex {
     fn wake(&self, word: &FutexWord) {
         sys::wake(word);
     }
+    fn pause(&self, timeout: Duration) {
+        std::thread::sleep(timeout);
+    }
     #[inline(always)]
     fn light_barrier(&self) {
         // Only the compiler must keep the publication before the load of the

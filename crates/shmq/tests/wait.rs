@@ -407,3 +407,71 @@ fn spurious_wakeups_are_tolerated() {
     assert!(w.consumer_spurious >= 1, "{w:?}");
     drop::<Sender>(tx);
 }
+
+/// A forged bit 31 in `data_seq` (the futex word) must not turn a parked
+/// receiver into a loop of registrations (each one a `membarrier`): the
+/// futex is given the word as loaded, so it really sleeps, slice by slice.
+/// Counts registrations during a short timed `recv`: a handful of slices,
+/// not thousands of turns.
+#[test]
+fn forged_seq_bit_31_does_not_spin() {
+    let _serial = serial();
+    let name = unique_name("forged-seq");
+    let q = small(&name);
+    let _tx = q.sender().unwrap();
+    let mut rx = parked_receiver(&q);
+    let words = Words::new(&name);
+    words.word(DATA_SEQ).fetch_or(1 << 31, Ordering::Relaxed);
+    let before = q.stats().wait;
+    assert_eq!(
+        rx.recv_value::<u64>(Duration::from_millis(30)),
+        Err(RecvTimeoutError::Timeout)
+    );
+    let after = q.stats().wait;
+    let registrations = after.consumer_sleeps.wrapping_sub(before.consumer_sleeps);
+    let plain = after
+        .consumer_spurious
+        .wrapping_sub(before.consumer_spurious);
+    assert!(
+        registrations <= 12 && plain <= 12,
+        "{registrations} registrations, {plain} spurious turns: {after:?}"
+    );
+}
+
+/// A peer that keeps rewriting `data_seq` makes each sleep return at once;
+/// after a few such turns the receiver stops registering (no heavy barrier)
+/// and sleeps plainly, so registrations stay few while the forger runs.
+#[test]
+fn rewritten_seq_falls_back_to_plain_sleeps() {
+    let _serial = serial();
+    let name = unique_name("rewritten-seq");
+    let q = small(&name);
+    let _tx = q.sender().unwrap();
+    let mut rx = parked_receiver(&q);
+    let words = Words::new(&name);
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let (before, after) = std::thread::scope(|s| {
+        let words = &words;
+        let stop = &stop;
+        s.spawn(move || {
+            let flags = rustix::thread::futex::Flags::empty();
+            while !stop.load(Ordering::Relaxed) {
+                words.word(DATA_SEQ).fetch_add(1, Ordering::Relaxed);
+                let _ = rustix::thread::futex::wake(words.word(DATA_SEQ), flags, i32::MAX as u32);
+                std::thread::yield_now();
+            }
+        });
+        let before = q.stats().wait;
+        let got = rx.recv_value::<u64>(Duration::from_millis(40));
+        stop.store(true, Ordering::Relaxed);
+        assert_eq!(got, Err(RecvTimeoutError::Timeout));
+        (before, q.stats().wait)
+    });
+    let registrations = after.consumer_sleeps.wrapping_sub(before.consumer_sleeps);
+    // Each run of QUICK_TURNS (4) quick turns is followed by a plain sleep
+    // of 1, 2, 4, 8, 10, 10 ms...: within 40 ms at most ~8 runs.
+    assert!(
+        registrations <= 40,
+        "{registrations} registrations: {after:?}"
+    );
+}
