@@ -342,25 +342,21 @@ impl Line {
         park.wake(seq);
     }
 
-    /// An endpoint closing: call after its state store. Wakes the other
-    /// side if it is registered at all (whatever `seq` it registered on), so
-    /// it re-checks the closing side's state word.
+    /// An endpoint closing: call after its state store (and after releasing
+    /// its role lock). Wakes the other side if it is registered on the
+    /// current `seq` (the condition of [`Line::notify`], so `wakes <= sleeps`
+    /// still holds), so it re-checks the closing side's state word.
     pub fn wake_on_close<P: Park>(&self, region: &Region, park: &P) {
         // SeqCst: orders the caller's state store before our load of
         // `waiting`, and pairs with the sleeper's heavy barrier in `register`
         // (which precedes its re-check of the state word). A rare path: the
         // full fence regardless of mode.
         fence(Ordering::SeqCst);
-        if region.word(self.waiting).load(Ordering::Relaxed) & WAITING == 0 {
-            return;
+        // Acquire: pairs with the sleeper's Release store in `register`.
+        let waiting = region.word(self.waiting).load(Ordering::Acquire);
+        if waiting & WAITING != 0 {
+            self.wake(region, park, waiting);
         }
-        let seq = region.word(self.seq);
-        seq.store(
-            seq.load(Ordering::Relaxed).wrapping_add(1) & SEQ_MASK,
-            Ordering::Relaxed,
-        );
-        bump32(region, self.wakes);
-        park.wake(seq);
     }
 }
 

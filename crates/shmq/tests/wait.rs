@@ -475,3 +475,26 @@ fn rewritten_seq_falls_back_to_plain_sleeps() {
         "{registrations} registrations: {after:?}"
     );
 }
+
+/// A closing sender wakes the receiver only if it is registered on the
+/// current `data_seq` (as a publication does), so an already answered (or
+/// stale) registration gets no wake and `data_wakes <= consumer_sleeps`.
+#[test]
+fn close_ignores_an_answered_registration() {
+    let _serial = serial();
+    let name = unique_name("close-stale");
+    let q = small(&name);
+    let tx = q.sender().unwrap();
+    let _rx = q.receiver().unwrap();
+    let words = Words::new(&name);
+    let seq = words.word(DATA_SEQ).load(Ordering::Relaxed);
+    // The registration a woken sleeper leaves until it clears it: `seq` has
+    // moved on since.
+    words.word(CONSUMER_WAITING).store(
+        (1 << 31) | (seq.wrapping_sub(1) & 0x7fff_ffff),
+        Ordering::Relaxed,
+    );
+    drop(tx);
+    let w = q.stats().wait;
+    assert_eq!(w.data_wakes, 0, "{w:?}");
+}
