@@ -232,6 +232,9 @@ impl Queue {
         // SAFETY: the role guard taken just above is this process's only producer of the region (role lock + per-handle flag), so no other producer uses these bytes concurrently.
         let producer =
             unsafe { Producer::attach(guard.mapping().region()) }.map_err(Error::Violation)?;
+        // A predecessor killed while parked left its registration: clear it,
+        // or every publication of the consumer would take the slow wake path.
+        Line::ROOM.unregister(producer.region());
         Ok(Sender {
             producer,
             guard,
@@ -250,6 +253,8 @@ impl Queue {
         // SAFETY: the role guard taken just above is this process's only consumer of the region (role lock + per-handle flag), so no other consumer uses these bytes concurrently.
         let consumer =
             unsafe { Consumer::attach(guard.mapping().region()) }.map_err(Error::Violation)?;
+        // As in `Queue::sender`: clear a dead predecessor's registration.
+        Line::DATA.unregister(consumer.region());
         Ok(Receiver {
             consumer,
             guard,

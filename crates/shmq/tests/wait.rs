@@ -498,3 +498,28 @@ fn close_ignores_an_answered_registration() {
     let w = q.stats().wait;
     assert_eq!(w.data_wakes, 0, "{w:?}");
 }
+
+/// A receiver killed while parked leaves its registration behind; the next
+/// receiver clears it when it takes the role, so the producer's
+/// publications go back to the fast path and send no wake.
+#[test]
+fn taking_the_role_clears_a_dead_registration() {
+    let _serial = serial();
+    let name = unique_name("stale-reg");
+    let q = small(&name);
+    let mut tx = q.sender().unwrap();
+    let words = Words::new(&name);
+    let seq = words.word(DATA_SEQ).load(Ordering::Relaxed);
+    // What a consumer killed inside its sleep leaves: registered on the current seq.
+    words
+        .word(CONSUMER_WAITING)
+        .store((1 << 31) | seq, Ordering::Relaxed);
+    let mut rx = q.receiver().unwrap();
+    assert_eq!(words.word(CONSUMER_WAITING).load(Ordering::Relaxed), 0);
+    for i in 0..10u64 {
+        tx.try_send_value(&i).unwrap();
+        assert_eq!(rx.try_recv_value::<u64>(), Ok(i));
+    }
+    let w = q.stats().wait;
+    assert_eq!(w.data_wakes, 0, "{w:?}");
+}
