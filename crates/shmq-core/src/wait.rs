@@ -117,6 +117,9 @@ pub enum Woken {
 ///   sleeper's advertised mode say the heavy barrier reaches this thread.
 ///
 /// - [`Park::pause`]: sleep for about `timeout` (a plain timed sleep, no word).
+/// - [`Park::can_wake`]: whether [`Park::wake`] can end a [`Park::wait`]
+///   early. If false (a platform without futexes, whose `wait` only sleeps
+///   in short slices), publishers skip their barrier and load entirely.
 ///
 /// Breaking the contract cannot cause undefined behaviour, only missed
 /// wakes, which the callers bound by sleeping in slices.
@@ -126,7 +129,12 @@ pub trait Park {
     /// Sleeps for about `timeout`, on no word (the fallback of a sleeper
     /// whose futex keeps returning at once, see [`Turns`]).
     fn pause(&self, timeout: Duration);
-
+    /// Whether [`Park::wake`] can wake a [`Park::wait`]; when false,
+    /// [`Line::notify`] costs nothing.
+    #[inline(always)]
+    fn can_wake(&self) -> bool {
+        true
+    }
     /// Wakes the sleepers on `word`.
     fn wake(&self, word: &FutexWord);
     /// The publisher's barrier between publishing and reading `waiting`.
@@ -310,6 +318,10 @@ impl Line {
     /// the other side if it is registered; otherwise a barrier and one load.
     #[inline]
     pub fn notify<P: Park>(&self, region: &Region, park: &P) {
+        if !park.can_wake() {
+            // Nobody can be woken early on this platform: sleepers poll.
+            return;
+        }
         let mode = region.word(self.mode).load(Ordering::Relaxed);
         if mode != FENCED && park.asymmetric() {
             // Pairs with the sleeper's heavy (process-wide) barrier in `register`.
@@ -347,6 +359,9 @@ impl Line {
     /// current `seq` (the condition of [`Line::notify`], so `wakes <= sleeps`
     /// still holds), so it re-checks the closing side's state word.
     pub fn wake_on_close<P: Park>(&self, region: &Region, park: &P) {
+        if !park.can_wake() {
+            return;
+        }
         // SeqCst: orders the caller's state store before our load of
         // `waiting`, and pairs with the sleeper's heavy barrier in `register`
         // (which precedes its re-check of the state word). A rare path: the

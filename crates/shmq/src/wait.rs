@@ -13,6 +13,8 @@
 //!   measurements) both sides use `fence(SeqCst)`.
 //! - **Other Unix**: no futex; `wait` sleeps in short slices (≤ 50 µs) and
 //!   `wake` does nothing, so a parked side notices a change within a slice.
+//!   `can_wake` is false there, so publishers skip the barrier and the load
+//!   of the waiting word: nothing is paid per message.
 
 use shmq_core::wait::{FutexWord, Park, Woken};
 use std::sync::atomic::{compiler_fence, fence, Ordering};
@@ -103,6 +105,11 @@ impl Park for Futex {
         std::thread::sleep(timeout);
     }
     #[inline(always)]
+    fn can_wake(&self) -> bool {
+        // A constant: on Linux the check folds away from the publisher's path.
+        sys::CAN_WAKE
+    }
+    #[inline(always)]
     fn light_barrier(&self) {
         // Only the compiler must keep the publication before the load of the
         // waiting word; the CPU's store-load reordering is undone by the
@@ -130,6 +137,9 @@ mod sys {
     use rustix::thread::futex;
     use rustix::thread::{membarrier_query, MembarrierCommand};
     use std::sync::OnceLock;
+
+    /// A futex wake ends a futex wait early.
+    pub(super) const CAN_WAKE: bool = true;
 
     pub(super) fn asymmetric_ready() -> bool {
         static READY: OnceLock<bool> = OnceLock::new();
@@ -186,6 +196,9 @@ mod sys {
 mod sys {
     use super::*;
     use std::time::Instant;
+
+    /// `wake` does nothing: publishers skip their barrier and load.
+    pub(super) const CAN_WAKE: bool = false;
 
     pub(super) fn asymmetric_ready() -> bool {
         false
