@@ -108,7 +108,9 @@ pub mod offset {
     /// `u32` written by the consumer: `WAITING | seq` while registered to
     /// sleep for data on futex value `seq`, else 0.
     pub const CONSUMER_WAITING: usize = WAIT_LINE;
-    /// `u32` written by the consumer: its heavy-barrier mode (`wait::ASYMMETRIC` or other).
+    /// `u32` written by the consumer: its heavy-barrier mode,
+    /// [`crate::wait::ASYMMETRIC`] or [`crate::wait::FENCED`] (0 before its
+    /// first sleep; publishers treat every value but `FENCED` as asymmetric).
     pub const CONSUMER_WAIT_MODE: usize = WAIT_LINE + 4;
     /// `u32` written by the producer: `WAITING | seq` while registered to
     /// sleep for room on futex value `seq`, else 0.

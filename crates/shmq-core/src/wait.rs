@@ -50,18 +50,22 @@
 //! [`Park::asymmetric`] is true (its process is reachable by a sleeper's
 //! process-wide barrier) and the sleeper's `mode` word does not say
 //! [`FENCED`]; otherwise it uses `fence(SeqCst)`, which pairs with either kind
-//! of heavy barrier. A `mode` of 0 (no sleeper yet) counts as asymmetric: a
-//! publisher that never saw a sleeper must not pay a full fence per message,
-//! and on one kernel the sleeper has the same `membarrier` as the publisher.
-//! The one case this can miss is a sleeper *without* membarrier (e.g. denied
-//! by seccomp) whose first `FENCED` store is not yet visible: that costs at
-//! most one sleep slice, as a forged `mode` does.
+//! of heavy barrier. A `mode` of 0 (no sleeper yet) is treated as
+//! asymmetric, so that a publisher whose peer never sleeps pays no fence per
+//! message. The price: a sleeper *without* membarrier (`SHMQ_NO_MEMBARRIER`,
+//! membarrier denied by seccomp, a failed registration) can lose its first
+//! wake until its `FENCED` store is visible to the publisher, which costs it
+//! at most one sleep slice, as a forged `mode` does. Nothing guarantees that
+//! two processes on one kernel both have membarrier.
 //!
 //! # Untrusted peer
 //! Every word here may be forged. The consequences are bounded: a forged
 //! `waiting` costs the publisher an extra wake call (at most one per change
-//! of its own `seq`); a forged `seq` makes a `futex_wait` return early (the
-//! caller re-checks and loops, bounded by its deadline); a forged `mode`
+//! of its own `seq`); a forged `seq` (any bit, the futex is given the word
+//! as loaded) makes at most the current `futex_wait` return early, and a
+//! peer that keeps rewriting it gets [`QUICK_TURNS`] quick turns, then plain
+//! timed sleeps without registration or heavy barrier ([`Turns`]), so it
+//! cannot make us issue `membarrier` in a loop; a forged `mode`
 //! can make a publisher skip its full fence, so a wake can be missed, which
 //! costs a sleeper at most one sleep slice (every sleep has a timeout).
 //! Nothing read here sizes a loop or an access.

@@ -13,8 +13,10 @@
 use shmq_core::layout::{offset, Geometry, QueueKind};
 use shmq_core::spsc::{Consumer, PopError, Producer, PushError, Stats, Violation};
 use shmq_core::testing::HeapRegion;
+use shmq_core::wait::{FutexWord, Line, Park, Turns, Woken};
 use shmq_core::Index;
 use std::thread;
+use std::time::Duration;
 
 const CAP: u32 = 4;
 const SLOT: u32 = 16;
@@ -57,7 +59,58 @@ const WORDS: &[usize] = &[
     offset::CREATOR_PID,
     offset::PRODUCER_STATE,
     offset::CONSUMER_STATE,
+    // The wait line (`shmq_core::wait`): the victims notify, register and
+    // sleep on it through `NoFutex`.
+    offset::CONSUMER_WAITING,
+    offset::CONSUMER_WAIT_MODE,
+    offset::PRODUCER_WAITING,
+    offset::PRODUCER_WAIT_MODE,
+    offset::DATA_SEQ,
+    offset::ROOM_SEQ,
+    offset::CONSUMER_SLEEPS,
+    offset::CONSUMER_SPURIOUS,
+    offset::DATA_WAKES,
+    offset::PRODUCER_SLEEPS,
+    offset::PRODUCER_SPURIOUS,
+    offset::ROOM_WAKES,
 ];
+
+/// A `Park` that never blocks: `wait` only compares the word, so the
+/// victims run the whole wait protocol over words the scribbler forges.
+struct NoFutex;
+
+impl Park for NoFutex {
+    fn wait(&self, word: &FutexWord, expected: u32, _timeout: Duration) -> Woken {
+        if word.load(std::sync::atomic::Ordering::Relaxed) == expected {
+            Woken::TimedOut
+        } else {
+            Woken::Changed
+        }
+    }
+    fn pause(&self, _timeout: Duration) {}
+    fn wake(&self, _word: &FutexWord) {}
+    fn light_barrier(&self) {
+        std::sync::atomic::fence(std::sync::atomic::Ordering::SeqCst);
+    }
+    fn heavy_barrier(&self) {
+        std::sync::atomic::fence(std::sync::atomic::Ordering::SeqCst);
+    }
+    fn asymmetric(&self) -> bool {
+        false
+    }
+}
+
+/// After an operation: notify the peer's line; on no progress, one
+/// register / sleep turn on our own line (as a parked side does).
+fn wait_turn(heap: &HeapRegion, progress: bool, publish: Line, sleep: Line, turns: &mut Turns) {
+    let region = heap.region();
+    if progress {
+        publish.notify(&region, &NoFutex);
+    } else {
+        let reg = sleep.register(&region, &NoFutex, turns);
+        sleep.sleep(&region, &NoFutex, reg, turns, Duration::ZERO);
+    }
+}
 /// Index cells (accessed with atomics of the index width).
 const CELLS: &[usize] = &[
     offset::TAIL,
@@ -130,6 +183,7 @@ fn producer(heap: &HeapRegion, tx: Producer, seed: u64) -> Seen {
     let mut rng = Rng(seed);
     let mut seen = Seen::default();
     let mut tx = Some(tx);
+    let mut turns = Turns::default();
     for i in 0..iterations() {
         let Some(p) = tx.as_mut() else {
             // Retry attaching: refused with Cursors, or a fresh producer.
@@ -151,6 +205,7 @@ fn producer(heap: &HeapRegion, tx: Producer, seed: u64) -> Seen {
             let len = rng.below(SLOT as usize + 1);
             p.try_push(&vec![i as u8; len])
         };
+        wait_turn(heap, r.is_ok(), Line::DATA, Line::ROOM, &mut turns);
         match (before, r) {
             (None, Ok(()) | Err(PushError::Full)) => seen.ok += 1,
             (None, Err(PushError::Poisoned(v))) => {
@@ -172,6 +227,7 @@ fn consumer(heap: &HeapRegion, rx: Consumer, seed: u64) -> Seen {
     let mut rng = Rng(seed);
     let mut seen = Seen::default();
     let mut rx = Some(rx);
+    let mut turns = Turns::default();
     for _ in 0..iterations() {
         let Some(c) = rx.as_mut() else {
             // SAFETY: no other consumer of this region is used concurrently (one per role in this test).
@@ -197,6 +253,7 @@ fn consumer(heap: &HeapRegion, rx: Consumer, seed: u64) -> Seen {
                 c.pop_slice(&mut out).inspect(|&n| assert!(n <= 3))
             }
         };
+        wait_turn(heap, r.is_ok(), Line::ROOM, Line::DATA, &mut turns);
         match (before, r) {
             (None, Ok(_) | Err(PopError::Empty) | Err(PopError::Size { .. })) => seen.ok += 1,
             (None, Err(PopError::Poisoned(v))) => {
