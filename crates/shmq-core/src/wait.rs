@@ -159,6 +159,8 @@ pub struct Line {
     sleeps: usize,
     spurious: usize,
     wakes: usize,
+    /// Several sleepers and several publishers share the words (MPMC).
+    multi: bool,
 }
 
 impl Line {
@@ -170,6 +172,7 @@ impl Line {
         sleeps: offset::CONSUMER_SLEEPS,
         spurious: offset::CONSUMER_SPURIOUS,
         wakes: offset::DATA_WAKES,
+        multi: false,
     };
     /// The producer waits for room; the consumer wakes it.
     pub const ROOM: Line = Line {
@@ -179,8 +182,30 @@ impl Line {
         sleeps: offset::PRODUCER_SLEEPS,
         spurious: offset::PRODUCER_SPURIOUS,
         wakes: offset::ROOM_WAKES,
+        multi: false,
+    };
+    /// MPMC: consumers wait for data; any producer wakes them all.
+    pub const MPMC_DATA: Line = Line {
+        multi: true,
+        ..Line::DATA
+    };
+    /// MPMC: producers wait for room; any consumer wakes them all.
+    pub const MPMC_ROOM: Line = Line {
+        multi: true,
+        ..Line::ROOM
     };
 }
+
+/// Whether the 31-bit sequence value `w` is ahead of `s` (by less than 2^30).
+#[inline]
+fn ahead(w: u32, s: u32) -> bool {
+    (1..1 << 30).contains(&(w.wrapping_sub(s) & SEQ_MASK))
+}
+
+/// Bound on the CAS attempts of one MPMC registration (a local limit: a
+/// peer rewriting `waiting` cannot keep us looping). Giving up leaves us
+/// unregistered: the sleep then lasts at most one slice.
+const REGISTER_TRIES: u32 = 8;
 
 /// A registration: the `seq` value the sleeper will sleep on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -227,6 +252,17 @@ fn bump32(region: &Region, off: usize) {
 }
 
 impl Line {
+    /// Adds one to a counter: a plain load + store where one side writes it,
+    /// an RMW where several do (MPMC; a rare path, never per message).
+    #[inline]
+    fn count(&self, region: &Region, off: usize) {
+        if self.multi {
+            region.word(off).fetch_add(1, Ordering::Relaxed);
+        } else {
+            bump32(region, off);
+        }
+    }
+
     /// Sleeper, step 1: registers on the current `seq` and issues the heavy
     /// barrier. The caller must then re-check the ring; if it can make
     /// progress it calls [`Line::unregister`], otherwise [`Line::sleep`].
@@ -245,7 +281,7 @@ impl Line {
         }
         // Counted here, not at the futex call: every wake the publisher sends
         // answers one registration, so `wakes <= sleeps` holds for honest peers.
-        bump32(region, self.sleeps);
+        self.count(region, self.sleeps);
         let raw = region.word(self.seq).load(Ordering::Relaxed);
         let seq = raw & SEQ_MASK;
         let mode = if park.asymmetric() {
@@ -254,15 +290,37 @@ impl Line {
             FENCED
         };
         let mode_word = region.word(self.mode);
-        if mode_word.load(Ordering::Relaxed) != mode {
+        let current_mode = mode_word.load(Ordering::Relaxed);
+        // MPMC: "FNCE" is sticky (a membarrier sleeper must not overwrite a
+        // fenced sleeper's mode), so an asymmetric sleeper only fills a 0.
+        if current_mode != mode && (!self.multi || mode == FENCED || current_mode == 0) {
             mode_word.store(mode, Ordering::Relaxed);
         }
-        // Release: pairs with the publisher's Acquire load of `waiting` in
-        // `notify`: our load of `seq` above happens before its next store of
-        // `seq`, so we never register on a value that already answered us.
-        region
-            .word(self.waiting)
-            .store(WAITING | seq, Ordering::Release);
+        let waiting = region.word(self.waiting);
+        if !self.multi {
+            // Release: pairs with the publisher's Acquire load of `waiting` in
+            // `notify`: our load of `seq` above happens before its next store
+            // of `seq`, so we never register on a value that already answered us.
+            waiting.store(WAITING | seq, Ordering::Release);
+        } else {
+            // Shared word: write `WAITING | seq` (even if it already holds
+            // it: the write is our half of the store/load pair), but never
+            // over a registration on a newer `seq` (ours is then stale: `seq`
+            // moved on, so our futex wait returns at once).
+            for _ in 0..REGISTER_TRIES {
+                let w = waiting.load(Ordering::Relaxed);
+                if w & WAITING != 0 && ahead(w & SEQ_MASK, seq) {
+                    break;
+                }
+                // Release: as the single-sleeper store above.
+                if waiting
+                    .compare_exchange(w, WAITING | seq, Ordering::Release, Ordering::Relaxed)
+                    .is_ok()
+                {
+                    break;
+                }
+            }
+        }
         // Heavy barrier: pairs with the publisher's barrier in `notify`
         // (store `waiting` / load the ring here, store the ring / load
         // `waiting` there: at least one side sees the other's store).
@@ -290,7 +348,7 @@ impl Line {
                 .saturating_mul(1 << turns.plain.min(8))
                 .min(timeout);
             park.pause(plain);
-            bump32(region, self.spurious);
+            self.count(region, self.spurious);
             turns.plain = turns.plain.saturating_add(1);
             turns.quick = 0;
             return Woken::Woken;
@@ -305,7 +363,7 @@ impl Line {
             // progress, this was a quick turn (the caller returns otherwise).
             turns.quick = turns.quick.saturating_add(1);
             if seq.load(Ordering::Relaxed) == registration.raw {
-                bump32(region, self.spurious);
+                self.count(region, self.spurious);
             }
         }
         self.unregister(region);
@@ -313,9 +371,14 @@ impl Line {
     }
 
     /// Clears this side's registration (the publisher stops waking us).
+    /// MPMC: does nothing, the word may hold other sleepers' registration
+    /// too; it ends when a publisher answers it (one wake, then `seq` moved
+    /// on and the word cleared).
     #[inline]
     pub fn unregister(&self, region: &Region) {
-        region.word(self.waiting).store(0, Ordering::Relaxed);
+        if !self.multi {
+            region.word(self.waiting).store(0, Ordering::Relaxed);
+        }
     }
 
     /// Publisher: call after every publication (stamp or head store). Wakes
@@ -347,14 +410,44 @@ impl Line {
         let seq = region.word(self.seq);
         let current = seq.load(Ordering::Relaxed);
         if waiting != WAITING | (current & SEQ_MASK) {
-            // Already answered (seq moved on since that registration), or forged.
+            // Already answered (seq moved on since that registration), or
+            // forged. MPMC: clear it so that publications return to the fast
+            // path (a sleeper registering meanwhile changed the word, and
+            // the CAS fails; a stale registrant's futex wait returns at once).
+            if self.multi {
+                let _ = region.word(self.waiting).compare_exchange(
+                    waiting,
+                    0,
+                    Ordering::Relaxed,
+                    Ordering::Relaxed,
+                );
+            }
             return;
         }
+        let next = current.wrapping_add(1) & SEQ_MASK;
         // Relaxed: the wake system call that follows orders this store before
         // the kernel's check of sleepers (and the sleeper's futex compare).
-        seq.store(current.wrapping_add(1) & SEQ_MASK, Ordering::Relaxed);
+        if !self.multi {
+            seq.store(next, Ordering::Relaxed);
+        } else {
+            // Several publishers: one of them answers (moves `seq` on by one
+            // and wakes all); the others find it moved and return.
+            if seq
+                .compare_exchange(current, next, Ordering::Relaxed, Ordering::Relaxed)
+                .is_err()
+            {
+                return;
+            }
+            // Answered: back to the fast path unless someone re-registered.
+            let _ = region.word(self.waiting).compare_exchange(
+                waiting,
+                0,
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            );
+        }
         // Counted before the call, so a woken sleeper already sees it.
-        bump32(region, self.wakes);
+        self.count(region, self.wakes);
         park.wake(seq);
     }
 

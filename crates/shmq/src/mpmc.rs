@@ -37,12 +37,15 @@
 
 use crate::error::{Error, RecvTimeoutError, SendTimeoutError, TryRecvError, TrySendError};
 use crate::region::Mapping;
+use crate::wait::{Futex, WaitMode, PARK_SLICE};
 use bytemuck::{NoUninit, Pod};
 use shmq_core::layout::{Geometry, QueueKind};
 pub use shmq_core::mpmc::Stats;
 #[cfg(feature = "crash-points")]
 use shmq_core::mpmc::Step;
 use shmq_core::mpmc::{AttachError, Consumer, Peers, PopError, Producer, PushError};
+use shmq_core::wait::{Line, Turns, Woken};
+use std::mem::ManuallyDrop;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -235,10 +238,17 @@ unsafe impl Peers for Liveness {
 struct EntryGuard {
     shared: Arc<Shared>,
     entry: usize,
+    released: bool,
 }
 
-impl Drop for EntryGuard {
-    fn drop(&mut self) {
+impl EntryGuard {
+    /// Releases the entry's lock now (idempotent; `Drop` calls it too). The
+    /// mapping stays alive until the guard drops, so an endpoint can unlock
+    /// first and then wake sleeping peers, which then find it gone.
+    fn release(&mut self) {
+        if std::mem::replace(&mut self.released, true) {
+            return;
+        }
         // If unlocking fails the lock still goes when the descriptor closes.
         let _ = self
             .shared
@@ -246,6 +256,12 @@ impl Drop for EntryGuard {
             .unlock_byte(self.shared.entry_byte(self.entry));
         // Relaxed: see `Liveness::is_dead`.
         self.shared.held[self.entry].store(false, Ordering::Relaxed);
+    }
+}
+
+impl Drop for EntryGuard {
+    fn drop(&mut self) {
+        self.release();
     }
 }
 
@@ -307,6 +323,7 @@ impl Queue {
             let guard = EntryGuard {
                 shared: Arc::clone(s),
                 entry: e,
+                released: false,
             };
             match attach(e, Liveness::new(Arc::clone(s))) {
                 Ok(t) => return Ok((t, guard)),
@@ -327,9 +344,11 @@ impl Queue {
         let region = self.shared.mapping.region();
         let (producer, guard) = self.take_entry(|e, l| Producer::attach(region.clone(), e, l))?;
         Ok(Sender {
-            producer,
-            _guard: guard,
+            producer: ManuallyDrop::new(producer),
+            guard,
             full_polls: 0,
+            park: Futex::new(),
+            mode: WaitMode::default(),
         })
     }
 
@@ -341,9 +360,11 @@ impl Queue {
         let region = self.shared.mapping.region();
         let (consumer, guard) = self.take_entry(|e, l| Consumer::attach(region.clone(), e, l))?;
         Ok(Receiver {
-            consumer,
-            _guard: guard,
+            consumer: ManuallyDrop::new(consumer),
+            guard,
             empty_polls: 0,
+            park: Futex::new(),
+            mode: WaitMode::default(),
         })
     }
 
@@ -399,40 +420,82 @@ fn pop_error(e: PopError) -> TryRecvError {
 
 /// Deadline bookkeeping of a waiting loop: whether the liveness check is due.
 struct Waiter {
+    start: Instant,
+    now: Instant,
     deadline: Option<Instant>,
     last_check: Instant,
     round: u32,
+    turns: Turns,
+    /// A sleep ended early without progress: check liveness at once (a
+    /// closing peer's wake).
+    woken: bool,
 }
 
 impl Waiter {
     fn new(timeout: Duration) -> Self {
         let start = Instant::now();
         Waiter {
+            start,
+            now: start,
             deadline: start.checked_add(timeout),
             last_check: start,
             round: 0,
+            turns: Turns::default(),
+            woken: false,
         }
     }
     /// (expired, check due)
     fn tick(&mut self) -> (bool, bool) {
         let now = Instant::now();
+        self.now = now;
         let expired = self.deadline.is_some_and(|d| now >= d);
-        let due = expired || now.duration_since(self.last_check) >= LIVENESS_INTERVAL;
+        let due = expired
+            || std::mem::take(&mut self.woken)
+            || now.duration_since(self.last_check) >= LIVENESS_INTERVAL;
         if due {
             self.last_check = now;
         }
         (expired, due)
+    }
+    /// Whether the loop should park now rather than spin.
+    fn parks(&self, mode: WaitMode) -> bool {
+        mode.parks_after(self.now.duration_since(self.start))
+    }
+    /// How long one park may last: a slice, cut at the deadline.
+    fn slice(&self) -> Duration {
+        match self.deadline {
+            Some(d) => d.saturating_duration_since(self.now).min(PARK_SLICE),
+            None => PARK_SLICE,
+        }
+    }
+    /// Records how a sleep ended.
+    fn slept(&mut self, woken: Woken) {
+        self.woken = woken != Woken::TimedOut;
     }
 }
 
 /// A producer end of a [`Queue`] (one of many).
 #[derive(Debug)]
 pub struct Sender {
-    // Field order: `producer` detaches its entry first, then the guard
-    // releases the lock.
-    producer: Producer<Liveness>,
-    _guard: EntryGuard,
+    // Dropped by hand in `Drop`: detach, unlock, then wake.
+    producer: ManuallyDrop<Producer<Liveness>>,
+    guard: EntryGuard,
     full_polls: u32,
+    park: Futex,
+    mode: WaitMode,
+}
+
+impl Drop for Sender {
+    fn drop(&mut self) {
+        let region = self.producer.region().clone();
+        // SAFETY: `producer` is dropped exactly once, here, and not used after.
+        unsafe { ManuallyDrop::drop(&mut self.producer) };
+        // Detached and unlocked: receivers parked for data, woken now, find
+        // this sender gone (and, if it was the last, report `Disconnected`).
+        // The mapping lives until `guard` drops.
+        self.guard.release();
+        Line::MPMC_DATA.wake_on_close(&region, &self.park);
+    }
 }
 
 impl Sender {
@@ -448,6 +511,29 @@ impl Sender {
     pub fn poisoned(&self) -> Option<shmq_core::spsc::Violation> {
         self.producer.poisoned()
     }
+    /// How [`Sender::send`] waits for room (default [`WaitMode::default`]).
+    pub fn wait_mode(&self) -> WaitMode {
+        self.mode
+    }
+    /// Sets how [`Sender::send`] waits for room.
+    pub fn set_wait_mode(&mut self, mode: WaitMode) {
+        self.mode = mode;
+    }
+    /// Enqueues `msg`, waiting as long as it takes: until a slot is free or
+    /// every receiver is gone. Same as [`Sender::send`] with `Duration::MAX`.
+    ///
+    /// # Errors
+    /// As [`Sender::send`], never `Timeout`.
+    pub fn send_blocking(&mut self, msg: &[u8]) -> Result<(), SendTimeoutError> {
+        self.wait(Duration::MAX, |p| p.try_push(msg))
+    }
+    /// Enqueues the bytes of `value`, waiting as long as it takes.
+    ///
+    /// # Errors
+    /// As [`Sender::send_blocking`].
+    pub fn send_value_blocking<T: NoUninit>(&mut self, value: &T) -> Result<(), SendTimeoutError> {
+        self.wait(Duration::MAX, |p| p.try_push_value(value))
+    }
 
     fn attempt<R>(
         &mut self,
@@ -457,6 +543,7 @@ impl Sender {
         match op(&mut self.producer) {
             Ok(r) => {
                 self.full_polls = 0;
+                Line::MPMC_DATA.notify(self.producer.region(), &self.park);
                 return Ok(r);
             }
             Err(PushError::Full) => {}
@@ -469,7 +556,10 @@ impl Sender {
             return Err(TrySendError::Full);
         }
         match op(&mut self.producer) {
-            Ok(r) => Ok(r),
+            Ok(r) => {
+                Line::MPMC_DATA.notify(self.producer.region(), &self.park);
+                Ok(r)
+            }
             Err(PushError::Full) => Err(TrySendError::Disconnected),
             Err(e) => Err(push_error(e)),
         }
@@ -485,9 +575,24 @@ impl Sender {
             let (expired, due) = w.tick();
             match self.attempt(Some(due), &mut op) {
                 Err(TrySendError::Full) if expired => return Err(SendTimeoutError::Timeout),
-                Err(TrySendError::Full) => backoff(&mut w.round),
+                Err(TrySendError::Full) => {}
                 other => return other.map_err(SendTimeoutError::from),
             }
+            if !w.parks(self.mode) {
+                backoff(&mut w.round);
+                continue;
+            }
+            // Park: register, re-check, sleep one slice at most (as SPSC).
+            let region = self.producer.region().clone();
+            let registration = Line::MPMC_ROOM.register(&region, &self.park, &w.turns);
+            match self.attempt(Some(false), &mut op) {
+                Err(TrySendError::Full) => {}
+                other => return other.map_err(SendTimeoutError::from),
+            }
+            let slice = w.slice();
+            let woken =
+                Line::MPMC_ROOM.sleep(&region, &self.park, registration, &mut w.turns, slice);
+            w.slept(woken);
         }
     }
 
@@ -515,7 +620,11 @@ impl Sender {
     pub fn send_slice<T: NoUninit>(&mut self, items: &[T]) -> Result<usize, TrySendError> {
         self.attempt(None, |p| p.push_slice(items))
     }
-    /// Enqueues `msg`, waiting (spin, then yield) up to `timeout`.
+    /// Enqueues `msg`, waiting up to `timeout` (spinning, yielding, then
+    /// parking, as [`WaitMode`] says; a `timeout` too large for the clock
+    /// means no bound). A parked sender is woken by a receiver that frees a
+    /// slot or detaches; a receiver that died is noticed within about
+    /// [`PARK_SLICE`].
     ///
     /// # Errors
     /// [`SendTimeoutError::Timeout`]; `Disconnected`; `TooLarge`; `Poisoned`.
@@ -538,9 +647,22 @@ impl Sender {
 /// A consumer end of a [`Queue`] (one of many, competing).
 #[derive(Debug)]
 pub struct Receiver {
-    consumer: Consumer<Liveness>,
-    _guard: EntryGuard,
+    // Dropped by hand in `Drop`, as in `Sender`.
+    consumer: ManuallyDrop<Consumer<Liveness>>,
+    guard: EntryGuard,
     empty_polls: u32,
+    park: Futex,
+    mode: WaitMode,
+}
+
+impl Drop for Receiver {
+    fn drop(&mut self) {
+        let region = self.consumer.region().clone();
+        // SAFETY: `consumer` is dropped exactly once, here, and not used after.
+        unsafe { ManuallyDrop::drop(&mut self.consumer) };
+        self.guard.release();
+        Line::MPMC_ROOM.wake_on_close(&region, &self.park);
+    }
 }
 
 impl Receiver {
@@ -556,6 +678,29 @@ impl Receiver {
     pub fn poisoned(&self) -> Option<shmq_core::spsc::Violation> {
         self.consumer.poisoned()
     }
+    /// How [`Receiver::recv`] waits for a message (default [`WaitMode::default`]).
+    pub fn wait_mode(&self) -> WaitMode {
+        self.mode
+    }
+    /// Sets how [`Receiver::recv`] waits for a message.
+    pub fn set_wait_mode(&mut self, mode: WaitMode) {
+        self.mode = mode;
+    }
+    /// Dequeues one message into `buf`, waiting as long as it takes: until
+    /// one arrives or every sender is gone and the queue drained.
+    ///
+    /// # Errors
+    /// As [`Receiver::recv`], never `Timeout`.
+    pub fn recv_blocking(&mut self, buf: &mut [u8]) -> Result<usize, RecvTimeoutError> {
+        self.wait(Duration::MAX, |c| c.try_pop(buf))
+    }
+    /// Dequeues one `T`, waiting as long as it takes.
+    ///
+    /// # Errors
+    /// As [`Receiver::recv_blocking`].
+    pub fn recv_value_blocking<T: Pod>(&mut self) -> Result<T, RecvTimeoutError> {
+        self.wait(Duration::MAX, |c| c.try_pop_value::<T>())
+    }
 
     fn attempt<R>(
         &mut self,
@@ -565,6 +710,7 @@ impl Receiver {
         match op(&mut self.consumer) {
             Ok(r) => {
                 self.empty_polls = 0;
+                Line::MPMC_ROOM.notify(self.consumer.region(), &self.park);
                 return Ok(r);
             }
             Err(PopError::Empty) => {}
@@ -581,7 +727,10 @@ impl Receiver {
         // kernel lock release orders like one). Repairs of dead producers'
         // claims happen inside `op`.
         match op(&mut self.consumer) {
-            Ok(r) => Ok(r),
+            Ok(r) => {
+                Line::MPMC_ROOM.notify(self.consumer.region(), &self.park);
+                Ok(r)
+            }
             Err(PopError::Empty) => Err(TryRecvError::Disconnected),
             Err(e) => Err(pop_error(e)),
         }
@@ -597,9 +746,24 @@ impl Receiver {
             let (expired, due) = w.tick();
             match self.attempt(Some(due), &mut op) {
                 Err(TryRecvError::Empty) if expired => return Err(RecvTimeoutError::Timeout),
-                Err(TryRecvError::Empty) => backoff(&mut w.round),
+                Err(TryRecvError::Empty) => {}
                 other => return other.map_err(RecvTimeoutError::from),
             }
+            if !w.parks(self.mode) {
+                backoff(&mut w.round);
+                continue;
+            }
+            // Park, as in `Sender::wait`.
+            let region = self.consumer.region().clone();
+            let registration = Line::MPMC_DATA.register(&region, &self.park, &w.turns);
+            match self.attempt(Some(false), &mut op) {
+                Err(TryRecvError::Empty) => {}
+                other => return other.map_err(RecvTimeoutError::from),
+            }
+            let slice = w.slice();
+            let woken =
+                Line::MPMC_DATA.sleep(&region, &self.park, registration, &mut w.turns, slice);
+            w.slept(woken);
         }
     }
 
@@ -627,7 +791,10 @@ impl Receiver {
     pub fn recv_slice<T: Pod>(&mut self, out: &mut [T]) -> Result<usize, TryRecvError> {
         self.attempt(None, |c| c.pop_slice(out))
     }
-    /// Dequeues one message, waiting (spin, then yield) up to `timeout`.
+    /// Dequeues one message, waiting up to `timeout` (spinning, yielding,
+    /// then parking, as [`WaitMode`] says). A parked receiver is woken by a
+    /// send or by a sender detaching; a sender that died is noticed within
+    /// about [`PARK_SLICE`].
     ///
     /// # Errors
     /// [`RecvTimeoutError::Timeout`]; `Disconnected`; `Size`; `Poisoned`.

@@ -222,6 +222,8 @@ pub struct Stats {
     pub consumers: u32,
     /// Whether a producer ever attached.
     pub producer_ever: bool,
+    /// Blocking-wait counters (the wait line, shared by all endpoints).
+    pub wait: crate::wait::WaitStats,
 }
 
 impl Stats {
@@ -249,6 +251,7 @@ impl Stats {
             producers,
             consumers,
             producer_ever: producer_ever(region),
+            wait: crate::wait::WaitStats::read(region),
         }
     }
 }
