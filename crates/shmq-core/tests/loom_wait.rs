@@ -255,6 +255,57 @@ fn close_wakes_sleeper() {
     });
 }
 
+/// MPMC line: two consumers sleep for data on the shared registration word,
+/// one publisher makes two items available one by one; each consumer must
+/// get one (a lost wake leaves one blocked for ever: a deadlock).
+#[test]
+fn two_sleepers_share_the_line() {
+    use loom::sync::atomic::AtomicU32;
+    model(|| {
+        let heap = heap();
+        let region = heap.region();
+        let park = ModelFutex::new(true, true);
+        let items = Arc::new(AtomicU32::new(0));
+        // Takes one item if any (a lost CAS race is retried: it means the
+        // other consumer took one, not that none is left).
+        let take = |items: &AtomicU32| {
+            let mut n = items.load(Ordering::Acquire);
+            while n > 0 {
+                match items.compare_exchange(n, n - 1, Ordering::AcqRel, Ordering::Acquire) {
+                    Ok(_) => return true,
+                    Err(now) => n = now,
+                }
+            }
+            false
+        };
+        let sleeper = {
+            let (region, park, items) = (region.clone(), Arc::clone(&park), Arc::clone(&items));
+            move || {
+                let mut turns = Turns::default();
+                loop {
+                    if take(&items) {
+                        break;
+                    }
+                    let reg = Line::MPMC_DATA.register(&region, &*park, &turns);
+                    if take(&items) {
+                        break;
+                    }
+                    Line::MPMC_DATA.sleep(&region, &*park, reg, &mut turns, Duration::MAX);
+                }
+            }
+        };
+        let a = thread::spawn(sleeper.clone());
+        let b = thread::spawn(sleeper);
+        for _ in 0..2 {
+            // Release: pairs with the consumers' Acquire loads.
+            items.fetch_add(1, Ordering::Release);
+            Line::MPMC_DATA.notify(&region, &*park);
+        }
+        a.join().unwrap();
+        b.join().unwrap();
+    });
+}
+
 // The models below remove one barrier and must fail (loom reports the
 // sleeper blocked for ever as a deadlock, and aborts the process while
 // unwinding, so `#[should_panic]` cannot catch it). They are `#[ignore]`d
