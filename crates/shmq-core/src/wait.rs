@@ -69,6 +69,13 @@
 //! can make a publisher skip its full fence, so a wake can be missed, which
 //! costs a sleeper at most one sleep slice (every sleep has a timeout).
 //! Nothing read here sizes a loop or an access.
+//!
+//! # Several sleepers (MPMC: [`Line::MPMC_DATA`], [`Line::MPMC_ROOM`])
+//! `waiting` is shared: sleepers write `WAITING | seq` with a CAS (never over
+//! a newer `seq`) and never clear it; the publisher that answers moves `seq`
+//! on with a CAS, clears `waiting` with a CAS from the value it read, and
+//! wakes all sleepers; a stale value is cleared the same way. Counters are
+//! `fetch_add`. See `docs/layout.md` (MPMC regions).
 
 use crate::layout::offset;
 use crate::region::Region;
