@@ -34,6 +34,16 @@
 //! on every 64th consecutive empty poll and `recv` about once per
 //! millisecond. A [`Sender`] applies the same rule to receivers, reporting
 //! `Disconnected` instead of `Full`.
+//!
+//! # Blocking
+//! `send`/`recv` (and the `_blocking` variants) wait as [`WaitMode`] says:
+//! spin, yield, then park on the region's wait line (shared futexes, one per
+//! direction, shared by all endpoints). A publication wakes every parked
+//! endpoint of the other direction; an endpoint that detaches wakes them
+//! after releasing its entry, so the last sender's drop ends parked
+//! receivers' waits at once; a peer that dies is noticed within
+//! [`PARK_SLICE`]. Nobody parked: a publication costs a compiler fence and
+//! one load (see `shmq_core::wait`).
 
 use crate::error::{Error, RecvTimeoutError, SendTimeoutError, TryRecvError, TrySendError};
 use crate::region::Mapping;
