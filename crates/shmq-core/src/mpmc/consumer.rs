@@ -2,8 +2,8 @@
 
 use super::repair::{self, attach_entry, detach_entry, pack, AttachError};
 use super::{
-    bump_idle, entry, free_seq, full_seq, record_poison, role, skip_seq, Peers, PopError, Step,
-    Violation, MAX_BATCH, RETRIES,
+    bump_idle, free_seq, full_seq, record_poison, role, skip_seq, Peers, PopError, Step, Violation,
+    MAX_BATCH, RETRIES,
 };
 use crate::layout::offset;
 use crate::region::Region;
@@ -169,9 +169,7 @@ impl<P: Peers> Consumer<P> {
                     }
                     n += 1;
                 }
-                self.region
-                    .entry_cell(self.entry, entry::RECORD)
-                    .store(pack(pos, n), Ordering::Relaxed);
+                repair::set_record(&self.region, self.entry, pack(pos, n));
                 if self.stop(Step::Recorded) {
                     return Ok(Claim::Halted);
                 }
@@ -185,6 +183,9 @@ impl<P: Peers> Consumer<P> {
                 ) {
                     Ok(_) => return Ok(Claim::Got(pos, n, len)),
                     Err(cur) => {
+                        // We own none of it: every exit from here on
+                        // (retry, Empty, poison) must leave no record.
+                        repair::clear_record(&self.region, self.entry);
                         pos = cur;
                         continue;
                     }
@@ -192,9 +193,7 @@ impl<P: Peers> Consumer<P> {
             }
             if seq == skip_seq(pos) {
                 // A dead producer's position: take it and release the slot.
-                self.region
-                    .entry_cell(self.entry, entry::RECORD)
-                    .store(pack(pos, 1), Ordering::Relaxed);
+                repair::set_record(&self.region, self.entry, pack(pos, 1));
                 if self.stop(Step::Recorded) {
                     return Ok(Claim::Halted);
                 }
@@ -216,7 +215,11 @@ impl<P: Peers> Consumer<P> {
                             .store(free_seq(pos.wrapping_add(cap)), Ordering::Release);
                         pos = pos.wrapping_add(1);
                     }
-                    Err(cur) => pos = cur,
+                    Err(cur) => {
+                        // As above: no record of a position we do not own.
+                        repair::clear_record(&self.region, self.entry);
+                        pos = cur;
+                    }
                 }
                 continue;
             }

@@ -2,7 +2,7 @@
 
 use super::repair::{self, attach_entry, detach_entry, pack, AttachError};
 use super::{
-    bump_idle, entry, free_seq, full_seq, record_poison, role, skip_seq, Peers, PushError, Step,
+    bump_idle, free_seq, full_seq, record_poison, role, skip_seq, Peers, PushError, Step,
     Violation, MAX_BATCH, RETRIES,
 };
 use crate::layout::{offset, EndpointState};
@@ -138,9 +138,7 @@ impl<P: Peers> Producer<P> {
                     }
                     n += 1;
                 }
-                self.region
-                    .entry_cell(self.entry, entry::RECORD)
-                    .store(pack(pos, n), Ordering::Relaxed);
+                repair::set_record(&self.region, self.entry, pack(pos, n));
                 if self.stop(Step::Recorded) {
                     return Ok(Claim::Halted);
                 }
@@ -155,6 +153,9 @@ impl<P: Peers> Producer<P> {
                 ) {
                     Ok(_) => return Ok(Claim::Got(pos, n)),
                     Err(cur) => {
+                        // We own none of it: every exit from here on
+                        // (retry, Full, poison) must leave no record.
+                        repair::clear_record(&self.region, self.entry);
                         pos = cur;
                         continue;
                     }

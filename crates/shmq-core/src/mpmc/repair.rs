@@ -23,6 +23,11 @@
 //! among the candidates and is reported alive; once it has published or
 //! released, the sequence word has moved on and the CAS fails.
 //!
+//! An endpoint whose CAS fails clears its record before retrying or
+//! returning ([`clear_record`]): otherwise a live endpoint's record could
+//! cover a position another endpoint won, and if that winner died, the live
+//! loser would be a candidate that blocks the repair for as long as it lives.
+//!
 //! An entry whose holder died keeps its record: a new endpoint reuses the
 //! entry only if the record is *resolved* (no slot it covers is still
 //! stalled), so the evidence a survivor needs is never overwritten.
@@ -58,6 +63,23 @@ pub(crate) const fn covers(rec: Index, pos: Index) -> bool {
 fn behind(rec: Index, cursor: Index) -> Option<Index> {
     let d = (cursor << SHIFT).wrapping_sub(rec & !COUNT) >> SHIFT;
     (d >> (Index::BITS - SHIFT - 1) == 0).then_some(d)
+}
+
+/// Stores claim record `rec` (0: none) in entry `e`, the caller's own entry.
+#[inline]
+pub(crate) fn set_record(region: &Region, e: usize, rec: Index) {
+    region
+        .entry_cell(e, entry::RECORD)
+        .store(rec, Ordering::Relaxed);
+}
+
+/// Clears entry `e`'s record after a claim CAS that failed: the endpoint owns
+/// none of the recorded positions, and a record of a live endpoint covering
+/// a position it does not own would keep survivors from repairing that
+/// position's dead owner for as long as the endpoint lives.
+#[inline]
+pub(crate) fn clear_record(region: &Region, e: usize) {
+    set_record(region, e, 0);
 }
 
 /// Why an endpoint could not take a table entry.
