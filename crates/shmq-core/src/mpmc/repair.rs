@@ -4,10 +4,15 @@
 //! # Repair protocol
 //! Before its CAS on `tail`/`head`, an endpoint stores a *record* of the
 //! positions it is about to claim in its own entry (`position << 8 | count`,
-//! Relaxed). The CAS is AcqRel, and every `tail`/`head` update is such a CAS
-//! (a release sequence), so a survivor whose Acquire load of the cursor shows
-//! the claim also sees the record (or a later one of the same endpoint, which
-//! it stores only after finishing this claim).
+//! **Release**). The CAS is AcqRel, and every `tail`/`head` update is such a
+//! CAS (a release sequence), so a survivor whose Acquire load of the cursor
+//! shows the claim also sees the record, or a later one of the same endpoint
+//! (stored only after that claim finished, or after its CAS failed). The
+//! record store is Release and survivors load records Acquire, so seeing a
+//! later record also makes the earlier claim's publication/release (stored
+//! before it in program order) visible: "a later record means the earlier
+//! claim is finished" holds on weakly ordered CPUs too, and the repair CAS
+//! cannot be ordered before that publication.
 //!
 //! A survivor that meets a stalled position `p`:
 //! 1. scans the table for entries of the claiming role whose record covers `p`;
@@ -68,9 +73,12 @@ fn behind(rec: Index, cursor: Index) -> Option<Index> {
 /// Stores claim record `rec` (0: none) in entry `e`, the caller's own entry.
 #[inline]
 pub(crate) fn set_record(region: &Region, e: usize, rec: Index) {
+    // Release: pairs with the Acquire loads of records in `owners_dead` and
+    // `resolved`: a survivor that sees this record also sees this endpoint's
+    // earlier publications/releases (its previous claim is finished).
     region
         .entry_cell(e, entry::RECORD)
-        .store(rec, Ordering::Relaxed);
+        .store(rec, Ordering::Release);
 }
 
 /// Clears entry `e`'s record after a claim CAS that failed: the endpoint owns
@@ -121,6 +129,8 @@ impl core::error::Error for AttachError {}
 
 /// Whether the record left in entry `e` no longer covers a stalled slot.
 fn resolved(region: &Region, e: usize) -> bool {
+    // Acquire: pairs with the Release record store in `set_record` (the
+    // holder's earlier claims finished before it stored this record).
     let rec = region.entry_cell(e, entry::RECORD).load(Ordering::Acquire);
     let which = region.entry_word(e, entry::ROLE).load(Ordering::Relaxed);
     let n = (rec & COUNT) as usize;
@@ -196,7 +206,11 @@ pub(crate) fn owners_dead(region: &Region, which: u32, pos: Index, peers: &impl 
     let mut candidates = 0u32;
     // Bounded by the locally validated table size.
     for e in 0..region.geometry().endpoints() as usize {
-        let rec = region.entry_cell(e, entry::RECORD).load(Ordering::Relaxed);
+        // Acquire: pairs with the Release record store in `set_record`: a
+        // record that does not cover `pos` because it is a later one makes
+        // that endpoint's publication/release of `pos` visible, so our
+        // repair CAS below is ordered after it (and fails).
+        let rec = region.entry_cell(e, entry::RECORD).load(Ordering::Acquire);
         if !covers(rec, pos) {
             continue;
         }
