@@ -216,7 +216,16 @@ impl Machine {
                 .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
         };
         let commit = match git(&["rev-parse", "--short", "HEAD"]) {
-            Some(c) => match git(&["status", "--porcelain", "--untracked-files=no"]) {
+            // The report's own outputs do not make the tree dirty.
+            Some(c) => match git(&[
+                "status",
+                "--porcelain",
+                "--untracked-files=no",
+                "--",
+                ".",
+                ":(exclude,top)docs/benchmarks.md",
+                ":(exclude,top)docs/*.png",
+            ]) {
                 Some(s) if !s.is_empty() => format!("{c}-dirty"),
                 _ => c,
             },
