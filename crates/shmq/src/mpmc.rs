@@ -26,6 +26,18 @@
 //! receive after claiming loses the message(s) it claimed and had not
 //! returned ([`Stats::lost`]): unlike SPSC, MPMC never redelivers.
 //!
+//! # `fork()`
+//! Each endpoint locks its entry through an open file description of its own
+//! (the region file opened again, checked to be the same file); liveness is
+//! asked through the handle's description, which holds no lock. So a
+//! [`Queue`] handle may be shared with a forked child: endpoints attached in
+//! parent and child take distinct entries and see each other alive or dead
+//! exactly as unrelated processes do (a stopped child's claim is waited for,
+//! never repaired). An *endpoint* inherited across `fork` is a copy holding
+//! the same lock: only one process may use it (the other must not, and should
+//! not drop it either: `_exit` or exec), and its entry counts as alive until
+//! every copy of its description is closed.
+//!
 //! # Disconnection
 //! A [`Receiver`] that finds the queue empty reports
 //! [`TryRecvError::Disconnected`] once some sender has ever attached, none is
@@ -46,7 +58,7 @@
 //! one load (see `shmq_core::wait`).
 
 use crate::error::{Error, RecvTimeoutError, SendTimeoutError, TryRecvError, TrySendError};
-use crate::region::Mapping;
+use crate::region::{Lock, Mapping};
 use crate::wait::{Futex, WaitMode, PARK_SLICE};
 use bytemuck::{NoUninit, Pod};
 use shmq_core::layout::{Geometry, QueueKind};
@@ -56,7 +68,6 @@ use shmq_core::mpmc::Step;
 use shmq_core::mpmc::{AttachError, Consumer, Peers, PopError, Producer, PushError};
 use shmq_core::wait::{Line, Turns, Woken};
 use std::mem::ManuallyDrop;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -149,13 +160,13 @@ impl Builder {
     }
 }
 
-/// The mapping plus which table entries endpoints of *this handle* hold (OFD
-/// locks do not conflict with their own description, so the kernel cannot
-/// tell us about those).
+/// The mapping, shared by the handle and its endpoints. Each endpoint locks
+/// its entry through an open file description of its own ([`Lock`]); none is
+/// ever taken on the handle's description, so a liveness check through it
+/// sees every endpoint's lock, in any process (after `fork()` too).
 #[derive(Debug)]
 struct Shared {
     mapping: Arc<Mapping>,
-    held: Box<[AtomicBool]>,
 }
 
 impl Shared {
@@ -171,7 +182,7 @@ pub struct Queue {
 }
 
 /// The liveness oracle given to the core: an entry is dead when no open file
-/// description holds its lock (and no endpoint of this handle holds it).
+/// description holds its lock.
 #[derive(Debug)]
 pub struct Liveness {
     shared: Arc<Shared>,
@@ -209,23 +220,21 @@ fn crash_plan() -> Option<(Step, u64)> {
     Some((step, after))
 }
 
-// SAFETY: an entry is reported dead only when this handle does not hold it
-// and no open file description holds its OFD lock, which the kernel releases
-// only when the holder closed it or exited; an error counts as alive.
+// SAFETY: an entry is reported dead only when no open file description
+// holds its OFD lock (the check goes through the handle's description, which
+// never holds one, so endpoints of this process count too), and the kernel
+// releases a lock only when its holder unlocked it, closed its description
+// or exited; an error counts as alive.
 unsafe impl Peers for Liveness {
     fn is_dead(&self, entry: usize) -> bool {
-        let Some(held) = self.shared.held.get(entry) else {
-            return false;
-        };
-        // Relaxed: the flag only says whether this handle holds the entry.
-        if held.load(Ordering::Relaxed) {
+        if entry >= self.shared.mapping.geometry().endpoints() as usize {
             return false;
         }
         // An error of the check counts as alive: never a wrong repair.
         !self
             .shared
             .mapping
-            .byte_locked_by_other(self.shared.entry_byte(entry))
+            .byte_locked(self.shared.entry_byte(entry))
             .unwrap_or(true)
     }
 
@@ -243,46 +252,28 @@ unsafe impl Peers for Liveness {
     }
 }
 
-/// An endpoint-table entry held by this process; released on drop.
+/// An endpoint-table entry held by this endpoint (its lock, on a description
+/// of its own); released on drop.
 #[derive(Debug)]
 struct EntryGuard {
-    shared: Arc<Shared>,
-    entry: usize,
-    released: bool,
+    /// Keeps the mapping alive until the guard drops.
+    _shared: Arc<Shared>,
+    lock: Lock,
 }
 
 impl EntryGuard {
-    /// Releases the entry's lock now (idempotent; `Drop` calls it too). The
-    /// mapping stays alive until the guard drops, so an endpoint can unlock
-    /// first and then wake sleeping peers, which then find it gone.
+    /// Releases the entry's lock now (idempotent; dropping the lock does it
+    /// too). The mapping stays alive until the guard drops, so an endpoint
+    /// can unlock first and then wake sleeping peers, which then find it gone.
     fn release(&mut self) {
-        if std::mem::replace(&mut self.released, true) {
-            return;
-        }
-        // If unlocking fails the lock still goes when the descriptor closes.
-        let _ = self
-            .shared
-            .mapping
-            .unlock_byte(self.shared.entry_byte(self.entry));
-        // Relaxed: see `Liveness::is_dead`.
-        self.shared.held[self.entry].store(false, Ordering::Relaxed);
-    }
-}
-
-impl Drop for EntryGuard {
-    fn drop(&mut self) {
-        self.release();
+        self.lock.release();
     }
 }
 
 impl Queue {
     fn new(mapping: Arc<Mapping>) -> Self {
-        let n = mapping.geometry().endpoints() as usize;
         Queue {
-            shared: Arc::new(Shared {
-                mapping,
-                held: (0..n).map(|_| AtomicBool::new(false)).collect(),
-            }),
+            shared: Arc::new(Shared { mapping }),
         }
     }
 
@@ -313,37 +304,30 @@ impl Queue {
         attach: impl Fn(usize, Liveness) -> Result<T, AttachError>,
     ) -> Result<(T, EntryGuard), Error> {
         let s = &self.shared;
-        for e in 0..s.held.len() {
-            // Relaxed: see `Liveness::is_dead`.
-            if s.held[e].swap(true, Ordering::Relaxed) {
-                continue;
-            }
-            let release = || s.held[e].store(false, Ordering::Relaxed);
-            match s.mapping.try_lock_byte(s.entry_byte(e)) {
-                Ok(true) => {}
-                Ok(false) => {
-                    release();
-                    continue;
-                }
-                Err(err) => {
-                    release();
-                    return Err(Error::Io(err));
-                }
-            }
-            let guard = EntryGuard {
-                shared: Arc::clone(s),
-                entry: e,
-                released: false,
-            };
+        let n = s.mapping.geometry().endpoints() as usize;
+        let mut attached = None;
+        // Entries in order, on one new description; the kernel refuses an
+        // entry another endpoint (of any process, this one included) holds.
+        let lock = Lock::take_first(&s.mapping, (0..n).map(|e| s.entry_byte(e)), |e, _| {
             match attach(e, Liveness::new(Arc::clone(s))) {
-                Ok(t) => return Ok((t, guard)),
+                Ok(t) => {
+                    attached = Some(t);
+                    true
+                }
                 // Unresolved evidence of a dead endpoint: leave it, try the next.
-                Err(_) => drop(guard),
+                Err(_) => false,
             }
+        })?;
+        match (lock, attached) {
+            (Some(lock), Some(t)) => Ok((
+                t,
+                EntryGuard {
+                    _shared: Arc::clone(s),
+                    lock,
+                },
+            )),
+            _ => Err(Error::TableFull { max: n as u32 }),
         }
-        Err(Error::TableFull {
-            max: s.held.len() as u32,
-        })
     }
 
     /// Attaches a sender.
@@ -396,7 +380,7 @@ impl Queue {
     }
     /// Most endpoints attached at once.
     pub fn max_endpoints(&self) -> usize {
-        self.shared.held.len()
+        self.shared.mapping.geometry().endpoints() as usize
     }
 }
 

@@ -13,7 +13,6 @@ use memmap2::{MmapOptions, MmapRaw};
 use shmq_core::layout::{self, offset, Geometry, LayoutError, QueueKind, HEADER_SIZE};
 use shmq_core::region::Region;
 use std::os::fd::OwnedFd;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -22,7 +21,9 @@ use std::time::{Duration, Instant};
 pub(crate) struct Mapping {
     /// The mapping; `map.len() >= geometry.total_size()`.
     map: MmapRaw,
-    /// The backing file. Role locks are taken on this open file description.
+    /// The backing file. No lock is ever taken on this open file description
+    /// (endpoints lock through descriptions of their own, see [`Lock`]), so
+    /// a `F_OFD_GETLK` through it sees every endpoint's lock, ours included.
     fd: OwnedFd,
     /// Validated by `layout::validate` over `map` (or computed by the creator).
     geometry: Geometry,
@@ -30,19 +31,6 @@ pub(crate) struct Mapping {
     info: FileInfo,
     /// Remove the name when the last handle goes (creator, not persisted).
     unlink_on_drop: bool,
-    /// Whether an endpoint of this process holds the role through *this* open
-    /// file description (index: [`role_index`]). OFD locks do not conflict with
-    /// themselves, so this flag is what excludes a second endpoint built from
-    /// the same handle, and what tells a liveness check that a lock on our
-    /// own description is held.
-    held: [AtomicBool; 2],
-}
-
-fn role_index(role: Role) -> usize {
-    match role {
-        Role::Producer => 0,
-        Role::Consumer => 1,
-    }
 }
 
 /// The byte of the backing file whose OFD write lock is the role.
@@ -90,7 +78,6 @@ impl Mapping {
             name: name.to_owned(),
             info,
             unlink_on_drop: !persist,
-            held: [AtomicBool::new(false), AtomicBool::new(false)],
         }))
     }
 
@@ -124,7 +111,6 @@ impl Mapping {
                         name: name.to_owned(),
                         info,
                         unlink_on_drop: false,
-                        held: [AtomicBool::new(false), AtomicBool::new(false)],
                     }))
                 }
                 Err(e) => e,
@@ -193,57 +179,106 @@ impl Mapping {
         &self.name
     }
 
-    /// Tries to take the OFD write lock on byte `byte` of the backing file
-    /// (MPMC endpoint-table entries); `Ok(false)` if another description holds it.
-    pub(crate) fn try_lock_byte(&self, byte: usize) -> std::io::Result<bool> {
-        os::try_lock(&self.fd, byte)
+    /// A new open file description of the backing file, for one endpoint's
+    /// lock (see [`Lock`]).
+    pub(crate) fn new_description(&self) -> Result<OwnedFd, Error> {
+        os::reopen(&self.fd, &self.name, &self.info)
     }
 
-    /// Releases this description's lock on byte `byte`.
-    pub(crate) fn unlock_byte(&self, byte: usize) -> std::io::Result<()> {
-        os::unlock(&self.fd, byte)
-    }
-
-    /// Whether another open file description holds a lock on byte `byte`.
-    pub(crate) fn byte_locked_by_other(&self, byte: usize) -> std::io::Result<bool> {
+    /// Whether an endpoint (of any process, this one included) holds a lock
+    /// on byte `byte`: one `fcntl(F_OFD_GETLK)` through the handle's own
+    /// description, which holds no lock.
+    pub(crate) fn byte_locked(&self, byte: usize) -> std::io::Result<bool> {
         os::is_locked_by_other(&self.fd, byte)
     }
 
     /// Takes `role` for the lifetime of the returned guard.
     pub(crate) fn take_role(self: &Arc<Self>, role: Role) -> Result<RoleGuard, Error> {
-        let held = &self.held[role_index(role)];
-        // Relaxed: the flag only excludes a second taker through this handle;
-        // it publishes no data (the region's words carry their own orderings).
-        if held.swap(true, Ordering::Relaxed) {
-            return Err(Error::RoleTaken(role));
-        }
-        match os::try_lock(&self.fd, lock_byte(role)) {
-            Ok(true) => Ok(RoleGuard {
+        match Lock::take(self, lock_byte(role))? {
+            Some(lock) => Ok(RoleGuard {
                 mapping: Arc::clone(self),
                 role,
-                released: false,
+                lock,
             }),
-            Ok(false) => {
-                held.store(false, Ordering::Relaxed);
-                Err(Error::RoleTaken(role))
-            }
-            Err(e) => {
-                held.store(false, Ordering::Relaxed);
-                Err(Error::Io(e))
-            }
+            None => Err(Error::RoleTaken(role)),
         }
     }
 
     /// Whether some endpoint (of any process) holds `role` right now. One
-    /// `fcntl(F_OFD_GETLK)` unless this handle's own endpoint holds it.
-    /// An unexpected error of the check counts as "alive" (never a false
-    /// disconnect; the caller's timeout still bounds its wait).
+    /// `fcntl(F_OFD_GETLK)`. An unexpected error of the check counts as
+    /// "alive" (never a false disconnect; the caller's timeout still bounds
+    /// its wait).
     pub(crate) fn role_alive(&self, role: Role) -> bool {
-        // Relaxed: see `take_role`.
-        if self.held[role_index(role)].load(Ordering::Relaxed) {
-            return true;
+        self.byte_locked(lock_byte(role)).unwrap_or(true)
+    }
+}
+
+/// An endpoint's lock: the OFD write lock on one byte of the backing file,
+/// taken through an open file description of the endpoint's own.
+///
+/// OFD locks never conflict within one description, and after `fork()` the
+/// child shares every description of the parent. A lock taken on the
+/// handle's description would therefore not exclude a second endpoint of the
+/// same handle in a forked child (or parent), and a liveness check through
+/// it would not see that endpoint's lock. With a description per endpoint
+/// the kernel decides conflicts and liveness between endpoints of any
+/// processes, this one included. The description is closed (releasing the
+/// lock if [`Lock::release`] was not called) when the endpoint drops; a child
+/// that inherited it keeps it open, and the lock held, until it exits or
+/// drops its copy.
+#[derive(Debug)]
+pub(crate) struct Lock {
+    fd: OwnedFd,
+    byte: usize,
+    released: bool,
+}
+
+impl Lock {
+    /// Tries to lock `byte` through a new description of `mapping`'s file;
+    /// `Ok(None)` if any other endpoint holds it.
+    pub(crate) fn take(mapping: &Mapping, byte: usize) -> Result<Option<Lock>, Error> {
+        Lock::take_first(mapping, std::iter::once(byte), |_, _| true)
+    }
+
+    /// Tries bytes from `bytes` in order on one new description, returning
+    /// the lock on the first one taken that `accept(index, byte)` agreed to
+    /// keep (a byte it refuses is unlocked again); `Ok(None)` if none.
+    pub(crate) fn take_first(
+        mapping: &Mapping,
+        bytes: impl Iterator<Item = usize>,
+        mut accept: impl FnMut(usize, usize) -> bool,
+    ) -> Result<Option<Lock>, Error> {
+        let fd = mapping.new_description()?;
+        for (i, byte) in bytes.enumerate() {
+            if !os::try_lock(&fd, byte)? {
+                continue;
+            }
+            if accept(i, byte) {
+                return Ok(Some(Lock {
+                    fd,
+                    byte,
+                    released: false,
+                }));
+            }
+            // If unlocking fails the lock still goes when `fd` closes.
+            let _ = os::unlock(&fd, byte);
         }
-        os::is_locked_by_other(&self.fd, lock_byte(role)).unwrap_or(true)
+        Ok(None)
+    }
+
+    /// Unlocks now (idempotent; the description itself closes on drop).
+    pub(crate) fn release(&mut self) {
+        if std::mem::replace(&mut self.released, true) {
+            return;
+        }
+        // If unlocking fails the lock still goes when the descriptor closes.
+        let _ = os::unlock(&self.fd, self.byte);
+    }
+}
+
+impl Drop for Lock {
+    fn drop(&mut self) {
+        self.release();
     }
 }
 
@@ -256,13 +291,13 @@ impl Drop for Mapping {
     }
 }
 
-/// A role held through a [`Mapping`]'s open file description; released on drop.
+/// A role held through an open file description of its own ([`Lock`]);
+/// released on drop.
 #[derive(Debug)]
 pub(crate) struct RoleGuard {
     mapping: Arc<Mapping>,
     role: Role,
-    /// Whether [`RoleGuard::release`] already unlocked the role.
-    released: bool,
+    lock: Lock,
 }
 
 impl RoleGuard {
@@ -287,18 +322,6 @@ impl RoleGuard {
     /// role first and then wake a sleeping peer, which then finds the lock
     /// free at once.
     pub(crate) fn release(&mut self) {
-        if std::mem::replace(&mut self.released, true) {
-            return;
-        }
-        // If unlocking fails the lock still goes when the descriptor closes.
-        let _ = os::unlock(&self.mapping.fd, lock_byte(self.role));
-        // Relaxed: see `Mapping::take_role`.
-        self.mapping.held[role_index(self.role)].store(false, Ordering::Relaxed);
-    }
-}
-
-impl Drop for RoleGuard {
-    fn drop(&mut self) {
-        self.release();
+        self.lock.release();
     }
 }

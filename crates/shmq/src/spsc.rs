@@ -32,6 +32,17 @@
 //! duplicates): the role is freed only when both have exited. Descriptors
 //! are opened `O_CLOEXEC`, so `exec` does not leak them.
 //!
+//! # `fork()`
+//! Every endpoint takes its role lock through an open file description of
+//! its own (the region file opened again), never through the [`Queue`]
+//! handle's. So a handle may be shared with a forked child: an endpoint taken
+//! from it in the child and one in the parent exclude each other
+//! ([`Error::RoleTaken`]) and see each other's liveness, as between
+//! unrelated processes. An *endpoint* inherited across `fork` is a copy that
+//! shares its lock: only one of the two processes may use it (the other
+//! should forget it without dropping it, e.g. `_exit` or exec), and the role
+//! stays held until both have closed their copy.
+//!
 //! # Disconnection
 //! The state word each endpoint writes ([`EndpointState`]) says whether the
 //! peer detached cleanly; the peer's role lock says whether it is still alive.
@@ -229,7 +240,7 @@ impl Queue {
     /// impossible; [`Error::Io`].
     pub fn sender(&self) -> Result<Sender, Error> {
         let guard = self.mapping.take_role(Role::Producer)?;
-        // SAFETY: the role guard taken just above is this process's only producer of the region (role lock + per-handle flag), so no other producer uses these bytes concurrently.
+        // SAFETY: the role guard taken just above is this process's only producer of the region (its role lock, taken on a description of its own, so the kernel excludes every other endpoint of any process, a forked child's included), so no other producer uses these bytes concurrently.
         let producer =
             unsafe { Producer::attach(guard.mapping().region()) }.map_err(Error::Violation)?;
         // A predecessor killed while parked left its registration: clear it,
@@ -250,7 +261,7 @@ impl Queue {
     /// As [`Queue::sender`], for the consumer role.
     pub fn receiver(&self) -> Result<Receiver, Error> {
         let guard = self.mapping.take_role(Role::Consumer)?;
-        // SAFETY: the role guard taken just above is this process's only consumer of the region (role lock + per-handle flag), so no other consumer uses these bytes concurrently.
+        // SAFETY: the role guard taken just above is this process's only consumer of the region (its role lock, taken on a description of its own, so the kernel excludes every other endpoint of any process, a forked child's included), so no other consumer uses these bytes concurrently.
         let consumer =
             unsafe { Consumer::attach(guard.mapping().region()) }.map_err(Error::Violation)?;
         // As in `Queue::sender`: clear a dead predecessor's registration.

@@ -80,6 +80,30 @@ pub(crate) fn open(name: &str) -> Result<(OwnedFd, FileInfo), Error> {
     Ok((fd, info))
 }
 
+/// Opens a new open file description of the file open as `fd`, checked
+/// like [`open`] and required to be the same file (`info`'s device and inode).
+///
+/// Through `/proc/self/fd/<fd>`, which names exactly the file `fd` refers to
+/// even after its name was removed or replaced (the "magic link" must be
+/// followed, so no `O_NOFOLLOW` there; the dev/ino check confirms the result).
+/// Without `/proc`, by `name` under `/dev/shm` with `O_NOFOLLOW`; a name that
+/// now refers to another file is an error.
+pub(crate) fn reopen(fd: impl AsFd, name: &str, info: &FileInfo) -> Result<OwnedFd, Error> {
+    use std::os::fd::AsRawFd;
+    let proc_path = format!("/proc/self/fd/{}", fd.as_fd().as_raw_fd());
+    let new = match rustix::fs::open(proc_path, OFlags::CLOEXEC | OFlags::RDWR, Mode::empty()) {
+        Ok(new) => new,
+        Err(_) => open(name)?.0,
+    };
+    let now = check_file(&new)?;
+    if (now.dev, now.ino) != (info.dev, info.ino) {
+        return Err(Error::Io(io::Error::other(
+            "the region file was replaced: cannot open it again",
+        )));
+    }
+    Ok(new)
+}
+
 fn open_error(e: Errno) -> Error {
     // O_NOFOLLOW makes open fail with ELOOP when the name is a symbolic link.
     if e == Errno::LOOP {
