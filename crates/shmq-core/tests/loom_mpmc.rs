@@ -18,6 +18,9 @@
 //! atomic flag, stored Release like the kernel's release of an OFD lock) says
 //! dead. Every other thread must still finish and lose nothing committed.
 //!
+//! Every actor of a model runs on a spawned thread (an operation on the
+//! main thread before the joins would only run after the spawns in loom's
+//! exploration, hiding e.g. a repair racing the owner's publication).
 //! To keep the state space small, threads make a bounded number of attempts
 //! concurrently (no spin loops), then the main thread joins them and
 //! finishes sequentially (draining, or pushing through repaired slots); the
@@ -140,6 +143,35 @@ fn wrapped(d: &Deaths) -> HeapRegion {
     heap
 }
 
+/// A dead endpoint's stale record (it recorded the position and died before
+/// its CAS) next to the live owner of the same position: the consumer, racing
+/// the owner's publication, must wait for the owner, never repair its slot.
+#[test]
+fn dead_stale_candidate_next_to_live_owner() {
+    model(|| {
+        let d = Deaths::new();
+        let heap = wrapped(&d);
+        let mut a = Producer::attach(heap.region(), 0, d.at(0, Some(Step::Recorded))).unwrap();
+        let _ = a.try_push(&[0]); // records position 1, dies before its CAS
+        assert!(d.is_dead_now(0));
+        let mut b = Producer::attach(heap.region(), 1, d.at(1, None)).unwrap();
+        let mut rx = Consumer::attach(heap.region(), 2, d.at(2, None)).unwrap();
+        let tb = thread::spawn(move || b.try_push(&[16]).unwrap());
+        let tc = thread::spawn(move || {
+            let v = pop(&mut rx);
+            (rx, v)
+        });
+        tb.join().unwrap();
+        let (mut rx, first) = tc.join().unwrap();
+        let mut got: Vec<u8> = first.into_iter().collect();
+        drain(&mut rx, &mut got);
+        assert_eq!(got, [16], "the live owner's message is delivered");
+        let stats = Stats::read(&heap.region());
+        assert_eq!(stats.skipped, 0, "a live owner's claim was repaired");
+        assert!(!stats.poisoned);
+    });
+}
+
 #[test]
 fn two_producers_one_consumer() {
     model(|| {
@@ -150,10 +182,14 @@ fn two_producers_one_consumer() {
         let mut rx = Consumer::attach(heap.region(), 2, d.at(2, None)).unwrap();
         let ta = thread::spawn(move || a.try_push(&[0]).unwrap());
         let tb = thread::spawn(move || b.try_push(&[16]).unwrap());
-        let mut got = Vec::new();
-        got.extend(pop(&mut rx));
+        let tc = thread::spawn(move || {
+            let v = pop(&mut rx);
+            (rx, v)
+        });
         ta.join().unwrap();
         tb.join().unwrap();
+        let (mut rx, first) = tc.join().unwrap();
+        let mut got: Vec<u8> = first.into_iter().collect();
         drain(&mut rx, &mut got);
         let mut sorted = got.clone();
         sorted.sort_unstable();
@@ -205,10 +241,16 @@ fn producer_dies(step: Step) {
             let _ = a.try_push(&[0]); // halts at `step`
         });
         let tb = thread::spawn(move || b.try_push(&[16]).unwrap());
-        let mut got = Vec::new();
-        got.extend(pop(&mut rx));
+        // The consumer is spawned too, so its pop (and any repair it tries)
+        // races both producers instead of running after their spawns.
+        let tc = thread::spawn(move || {
+            let v = pop(&mut rx);
+            (rx, v)
+        });
         ta.join().unwrap();
         tb.join().unwrap();
+        let (mut rx, first) = tc.join().unwrap();
+        let mut got: Vec<u8> = first.into_iter().collect();
         assert!(d.is_dead_now(0));
         drain(&mut rx, &mut got);
         got.sort_unstable();
