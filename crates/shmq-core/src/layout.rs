@@ -32,6 +32,20 @@ pub const REGION_ALIGN: usize = 8;
 pub const SLOT_HEADER: usize = 8;
 /// Largest capacity this process accepts (a local limit, not read from the region).
 pub const MAX_CAPACITY: u32 = 1 << 24;
+/// Largest MPMC capacity for positions of `index_bits` bits. A claim record
+/// packs `position << 8 | count` into one index, so with 32-bit indices it
+/// keeps 24 bits of position and compares records modulo `2^24` (signed
+/// distances below `2^23`): capacities up to `2^22` keep every distance a
+/// record is compared over (at most capacity + a batch) far inside that.
+/// 64-bit indices keep 56 bits: [`MAX_CAPACITY`].
+pub const fn max_mpmc_capacity(index_bits: u32) -> u32 {
+    if index_bits >= 64 {
+        MAX_CAPACITY
+    } else {
+        1 << 22
+    }
+}
+
 /// Largest slot payload this process accepts (a local limit).
 pub const MAX_SLOT_SIZE: u32 = 1 << 24;
 /// Largest total region this process accepts (a local limit).
@@ -235,9 +249,15 @@ impl Geometry {
     /// # Errors
     /// As [`Geometry::new`]; [`LayoutError::Endpoints`] unless `endpoints` is
     /// in `1..=MAX_ENDPOINTS`.
+    ///
+    /// [`LayoutError::Capacity`] also above [`max_mpmc_capacity`] for this
+    /// target's index width.
     pub fn new_mpmc(capacity: u32, slot_size: u32, endpoints: u32) -> Result<Self, LayoutError> {
         if !(1..=MAX_ENDPOINTS).contains(&endpoints) {
             return Err(LayoutError::Endpoints { found: endpoints });
+        }
+        if capacity > max_mpmc_capacity(Index::BITS) {
+            return Err(LayoutError::Capacity { found: capacity });
         }
         Self::with_endpoints(QueueKind::Mpmc, capacity, slot_size, endpoints)
     }

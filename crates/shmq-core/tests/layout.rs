@@ -265,3 +265,16 @@ fn errors_display_lowercase() {
         assert!(!s.ends_with('.'), "{s}");
     }
 }
+
+#[test]
+fn mpmc_capacity_is_capped_for_32_bit_records() {
+    use shmq_core::layout::{max_mpmc_capacity, MAX_CAPACITY};
+    // 32-bit indices: records keep 24 bits of position.
+    assert_eq!(max_mpmc_capacity(32), 1 << 22);
+    assert_eq!(max_mpmc_capacity(64), MAX_CAPACITY);
+    let cap = max_mpmc_capacity(shmq_core::Index::BITS);
+    assert!(Geometry::new_mpmc(cap, 8, 2).is_ok());
+    if shmq_core::Index::BITS < 64 {
+        assert!(Geometry::new_mpmc(cap * 2, 8, 2).is_err());
+    }
+}

@@ -46,6 +46,9 @@
 //! on every 64th consecutive empty poll and `recv` about once per
 //! millisecond. A [`Sender`] applies the same rule to receivers, reporting
 //! `Disconnected` instead of `Full`.
+//! The check is a snapshot: a sender that has taken its entry's lock but not
+//! yet stored its role in the table is not seen, so `Disconnected` can be
+//! reported just before a newly attaching sender's first message arrives.
 //!
 //! # Blocking
 //! `send`/`recv` (and the `_blocking` variants) wait as [`WaitMode`] says:

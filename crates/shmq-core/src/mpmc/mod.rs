@@ -72,7 +72,7 @@ pub mod role {
 pub mod entry {
     /// `u32` role ([`super::role`]); the entry's lock is on this byte.
     pub const ROLE: usize = 0;
-    /// `u32` pid of the holder (informational).
+    /// `u32` reserved (written 0 at creation; no pid is stored).
     pub const PID: usize = 4;
     /// Index cell: the claim record, `position << 8 | count` (0: none),
     /// stored before the claiming CAS.
