@@ -47,6 +47,7 @@ mod os;
 mod region;
 pub mod spsc;
 mod wait;
+mod waiter;
 
 pub use error::{Error, RecvTimeoutError, Role, SendTimeoutError, TryRecvError, TrySendError};
 pub use shmq_core::layout::{EndpointState, LayoutError};

@@ -57,27 +57,25 @@
 //! endpoint of the other direction; an endpoint that detaches wakes them
 //! after releasing its entry, so the last sender's drop ends parked
 //! receivers' waits at once; a peer that dies is noticed within
-//! [`PARK_SLICE`]. Nobody parked: a publication costs a compiler fence and
+//! [`PARK_SLICE`](crate::PARK_SLICE). Nobody parked: a publication costs a compiler fence and
 //! one load (see `shmq_core::wait`).
 
 use crate::error::{Error, RecvTimeoutError, SendTimeoutError, TryRecvError, TrySendError};
 use crate::region::{Lock, Mapping};
-use crate::wait::{Futex, WaitMode, PARK_SLICE};
+use crate::wait::{Futex, WaitMode};
+use crate::waiter::{self, Check, Endpoint};
 use bytemuck::{NoUninit, Pod};
 use shmq_core::layout::{Geometry, QueueKind};
 pub use shmq_core::mpmc::Stats;
 #[cfg(feature = "crash-points")]
 use shmq_core::mpmc::Step;
 use shmq_core::mpmc::{AttachError, Consumer, Peers, PopError, Producer, PushError};
-use shmq_core::wait::{Line, Turns, Woken};
+use shmq_core::region::Region;
+use shmq_core::wait::Line;
 use std::mem::ManuallyDrop;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-/// Consecutive failed polls of `try_*` between two liveness checks.
-const LIVENESS_POLLS: u32 = 64;
-/// Waiting time of `send`/`recv` between two liveness checks.
-const LIVENESS_INTERVAL: Duration = Duration::from_millis(1);
 /// Default bound for [`Queue::open`] to wait for a creator to finish.
 pub const DEFAULT_READY_TIMEOUT: Duration = Duration::from_secs(1);
 
@@ -387,90 +385,6 @@ impl Queue {
     }
 }
 
-/// Spins briefly, then yields the processor.
-fn backoff(round: &mut u32) {
-    if *round < 64 {
-        for _ in 0..(1u32 << (*round / 8).min(4)) {
-            std::hint::spin_loop();
-        }
-    } else {
-        std::thread::yield_now();
-    }
-    *round = round.saturating_add(1);
-}
-
-fn push_error(e: PushError) -> TrySendError {
-    match e {
-        PushError::TooLarge { len, max } => TrySendError::TooLarge { len, max },
-        PushError::Poisoned(v) => TrySendError::Poisoned(v),
-        _ => TrySendError::Full,
-    }
-}
-
-fn pop_error(e: PopError) -> TryRecvError {
-    match e {
-        PopError::Size { len, capacity } => TryRecvError::Size { len, capacity },
-        PopError::Poisoned(v) => TryRecvError::Poisoned(v),
-        _ => TryRecvError::Empty,
-    }
-}
-
-/// Deadline bookkeeping of a waiting loop: whether the liveness check is due.
-struct Waiter {
-    start: Instant,
-    now: Instant,
-    deadline: Option<Instant>,
-    last_check: Instant,
-    round: u32,
-    turns: Turns,
-    /// A sleep ended early without progress: check liveness at once (a
-    /// closing peer's wake).
-    woken: bool,
-}
-
-impl Waiter {
-    fn new(timeout: Duration) -> Self {
-        let start = Instant::now();
-        Waiter {
-            start,
-            now: start,
-            deadline: start.checked_add(timeout),
-            last_check: start,
-            round: 0,
-            turns: Turns::default(),
-            woken: false,
-        }
-    }
-    /// (expired, check due)
-    fn tick(&mut self) -> (bool, bool) {
-        let now = Instant::now();
-        self.now = now;
-        let expired = self.deadline.is_some_and(|d| now >= d);
-        let due = expired
-            || std::mem::take(&mut self.woken)
-            || now.duration_since(self.last_check) >= LIVENESS_INTERVAL;
-        if due {
-            self.last_check = now;
-        }
-        (expired, due)
-    }
-    /// Whether the loop should park now rather than spin.
-    fn parks(&self, mode: WaitMode) -> bool {
-        mode.parks_after(self.now.duration_since(self.start))
-    }
-    /// How long one park may last: a slice, cut at the deadline.
-    fn slice(&self) -> Duration {
-        match self.deadline {
-            Some(d) => d.saturating_duration_since(self.now).min(PARK_SLICE),
-            None => PARK_SLICE,
-        }
-    }
-    /// Records how a sleep ended.
-    fn slept(&mut self, woken: Woken) {
-        self.woken = woken != Woken::TimedOut;
-    }
-}
-
 /// A producer end of a [`Queue`] (one of many).
 #[derive(Debug)]
 pub struct Sender {
@@ -522,75 +436,14 @@ impl Sender {
     /// # Errors
     /// As [`Sender::send`], never `Timeout`.
     pub fn send_blocking(&mut self, msg: &[u8]) -> Result<(), SendTimeoutError> {
-        self.wait(Duration::MAX, |p| p.try_push(msg))
+        waiter::wait(self, Duration::MAX, |p| p.try_push(msg))
     }
     /// Enqueues the bytes of `value`, waiting as long as it takes.
     ///
     /// # Errors
     /// As [`Sender::send_blocking`].
     pub fn send_value_blocking<T: NoUninit>(&mut self, value: &T) -> Result<(), SendTimeoutError> {
-        self.wait(Duration::MAX, |p| p.try_push_value(value))
-    }
-
-    fn attempt<R>(
-        &mut self,
-        due: Option<bool>,
-        mut op: impl FnMut(&mut Producer<Liveness>) -> Result<R, PushError>,
-    ) -> Result<R, TrySendError> {
-        match op(&mut self.producer) {
-            Ok(r) => {
-                self.full_polls = 0;
-                Line::MPMC_DATA.notify(self.producer.region(), &self.park);
-                return Ok(r);
-            }
-            Err(PushError::Full) => {}
-            Err(e) => return Err(push_error(e)),
-        }
-        self.full_polls = self.full_polls.wrapping_add(1);
-        let due = due.unwrap_or(self.full_polls % LIVENESS_POLLS == 0);
-        let p = &self.producer;
-        if !(due && p.consumer_ever() && !p.consumer_alive()) {
-            return Err(TrySendError::Full);
-        }
-        match op(&mut self.producer) {
-            Ok(r) => {
-                Line::MPMC_DATA.notify(self.producer.region(), &self.park);
-                Ok(r)
-            }
-            Err(PushError::Full) => Err(TrySendError::Disconnected),
-            Err(e) => Err(push_error(e)),
-        }
-    }
-
-    fn wait<R>(
-        &mut self,
-        timeout: Duration,
-        mut op: impl FnMut(&mut Producer<Liveness>) -> Result<R, PushError>,
-    ) -> Result<R, SendTimeoutError> {
-        let mut w = Waiter::new(timeout);
-        loop {
-            let (expired, due) = w.tick();
-            match self.attempt(Some(due), &mut op) {
-                Err(TrySendError::Full) if expired => return Err(SendTimeoutError::Timeout),
-                Err(TrySendError::Full) => {}
-                other => return other.map_err(SendTimeoutError::from),
-            }
-            if !w.parks(self.mode) {
-                backoff(&mut w.round);
-                continue;
-            }
-            // Park: register, re-check, sleep one slice at most (as SPSC).
-            let region = self.producer.region().clone();
-            let registration = Line::MPMC_ROOM.register(&region, &self.park, &w.turns);
-            match self.attempt(Some(false), &mut op) {
-                Err(TrySendError::Full) => {}
-                other => return other.map_err(SendTimeoutError::from),
-            }
-            let slice = w.slice();
-            let woken =
-                Line::MPMC_ROOM.sleep(&region, &self.park, registration, &mut w.turns, slice);
-            w.slept(woken);
-        }
+        waiter::wait(self, Duration::MAX, |p| p.try_push_value(value))
     }
 
     /// Enqueues `msg` if a slot is free.
@@ -600,7 +453,7 @@ impl Sender {
     /// gone; `TooLarge`; `Poisoned`. Nothing is enqueued in each case.
     #[inline]
     pub fn try_send(&mut self, msg: &[u8]) -> Result<(), TrySendError> {
-        self.attempt(None, |p| p.try_push(msg))
+        waiter::attempt(self, Check::Polls, |p| p.try_push(msg))
     }
     /// Enqueues the bytes of `value` as one message.
     ///
@@ -608,25 +461,25 @@ impl Sender {
     /// As [`Sender::try_send`].
     #[inline]
     pub fn try_send_value<T: NoUninit>(&mut self, value: &T) -> Result<(), TrySendError> {
-        self.attempt(None, |p| p.try_push_value(value))
+        waiter::attempt(self, Check::Polls, |p| p.try_push_value(value))
     }
     /// Enqueues a prefix of `items` with one claim; returns how many.
     ///
     /// # Errors
     /// As [`Sender::try_send`] when none fits (`Ok(0)` for an empty slice).
     pub fn send_slice<T: NoUninit>(&mut self, items: &[T]) -> Result<usize, TrySendError> {
-        self.attempt(None, |p| p.push_slice(items))
+        waiter::attempt(self, Check::Polls, |p| p.push_slice(items))
     }
     /// Enqueues `msg`, waiting up to `timeout` (spinning, yielding, then
     /// parking, as [`WaitMode`] says; a `timeout` too large for the clock
     /// means no bound). A parked sender is woken by a receiver that frees a
     /// slot or detaches; a receiver that died is noticed within about
-    /// [`PARK_SLICE`].
+    /// [`PARK_SLICE`](crate::PARK_SLICE).
     ///
     /// # Errors
     /// [`SendTimeoutError::Timeout`]; `Disconnected`; `TooLarge`; `Poisoned`.
     pub fn send(&mut self, msg: &[u8], timeout: Duration) -> Result<(), SendTimeoutError> {
-        self.wait(timeout, |p| p.try_push(msg))
+        waiter::wait(self, timeout, |p| p.try_push(msg))
     }
     /// Enqueues the bytes of `value`, waiting up to `timeout`.
     ///
@@ -637,7 +490,39 @@ impl Sender {
         value: &T,
         timeout: Duration,
     ) -> Result<(), SendTimeoutError> {
-        self.wait(timeout, |p| p.try_push_value(value))
+        waiter::wait(self, timeout, |p| p.try_push_value(value))
+    }
+}
+
+impl Endpoint for Sender {
+    type Core = Producer<Liveness>;
+    type Error = PushError;
+    const NOTIFY: Line = Line::MPMC_DATA;
+    const PARK: Line = Line::MPMC_ROOM;
+    const RESET_ON_RETRY: bool = false;
+    const FAST_PATH: bool = false;
+    const UNREGISTER_ON_RECHECK: bool = false;
+    const WAKE_CHECKS: bool = true;
+
+    fn core(&mut self) -> &mut Producer<Liveness> {
+        &mut self.producer
+    }
+    fn region(&self) -> &Region {
+        self.producer.region()
+    }
+    fn park(&self) -> &Futex {
+        &self.park
+    }
+    fn polls(&mut self) -> &mut u32 {
+        &mut self.full_polls
+    }
+    fn mode(&self) -> WaitMode {
+        self.mode
+    }
+    /// Every receiver is gone (a lock check, only when `due`).
+    fn peer_gone(&self, due: bool) -> bool {
+        let p = &self.producer;
+        due && p.consumer_ever() && !p.consumer_alive()
     }
 }
 
@@ -689,79 +574,14 @@ impl Receiver {
     /// # Errors
     /// As [`Receiver::recv`], never `Timeout`.
     pub fn recv_blocking(&mut self, buf: &mut [u8]) -> Result<usize, RecvTimeoutError> {
-        self.wait(Duration::MAX, |c| c.try_pop(buf))
+        waiter::wait(self, Duration::MAX, |c| c.try_pop(buf))
     }
     /// Dequeues one `T`, waiting as long as it takes.
     ///
     /// # Errors
     /// As [`Receiver::recv_blocking`].
     pub fn recv_value_blocking<T: Pod>(&mut self) -> Result<T, RecvTimeoutError> {
-        self.wait(Duration::MAX, |c| c.try_pop_value::<T>())
-    }
-
-    fn attempt<R>(
-        &mut self,
-        due: Option<bool>,
-        mut op: impl FnMut(&mut Consumer<Liveness>) -> Result<R, PopError>,
-    ) -> Result<R, TryRecvError> {
-        match op(&mut self.consumer) {
-            Ok(r) => {
-                self.empty_polls = 0;
-                Line::MPMC_ROOM.notify(self.consumer.region(), &self.park);
-                return Ok(r);
-            }
-            Err(PopError::Empty) => {}
-            Err(e) => return Err(pop_error(e)),
-        }
-        self.empty_polls = self.empty_polls.wrapping_add(1);
-        let due = due.unwrap_or(self.empty_polls % LIVENESS_POLLS == 0);
-        let c = &self.consumer;
-        if !(due && c.producer_ever() && !c.producer_alive()) {
-            return Err(TryRecvError::Empty);
-        }
-        // No producer: what they committed is visible now (the Acquire load
-        // of each entry's role pairs with its Release store on detach; a
-        // kernel lock release orders like one). Repairs of dead producers'
-        // claims happen inside `op`.
-        match op(&mut self.consumer) {
-            Ok(r) => {
-                Line::MPMC_ROOM.notify(self.consumer.region(), &self.park);
-                Ok(r)
-            }
-            Err(PopError::Empty) => Err(TryRecvError::Disconnected),
-            Err(e) => Err(pop_error(e)),
-        }
-    }
-
-    fn wait<R>(
-        &mut self,
-        timeout: Duration,
-        mut op: impl FnMut(&mut Consumer<Liveness>) -> Result<R, PopError>,
-    ) -> Result<R, RecvTimeoutError> {
-        let mut w = Waiter::new(timeout);
-        loop {
-            let (expired, due) = w.tick();
-            match self.attempt(Some(due), &mut op) {
-                Err(TryRecvError::Empty) if expired => return Err(RecvTimeoutError::Timeout),
-                Err(TryRecvError::Empty) => {}
-                other => return other.map_err(RecvTimeoutError::from),
-            }
-            if !w.parks(self.mode) {
-                backoff(&mut w.round);
-                continue;
-            }
-            // Park, as in `Sender::wait`.
-            let region = self.consumer.region().clone();
-            let registration = Line::MPMC_DATA.register(&region, &self.park, &w.turns);
-            match self.attempt(Some(false), &mut op) {
-                Err(TryRecvError::Empty) => {}
-                other => return other.map_err(RecvTimeoutError::from),
-            }
-            let slice = w.slice();
-            let woken =
-                Line::MPMC_DATA.sleep(&region, &self.park, registration, &mut w.turns, slice);
-            w.slept(woken);
-        }
+        waiter::wait(self, Duration::MAX, |c| c.try_pop_value::<T>())
     }
 
     /// Dequeues one message into `buf`, returning its length.
@@ -771,7 +591,7 @@ impl Receiver {
     /// left; `Size` (the message stays queued); `Poisoned`.
     #[inline]
     pub fn try_recv(&mut self, buf: &mut [u8]) -> Result<usize, TryRecvError> {
-        self.attempt(None, |c| c.try_pop(buf))
+        waiter::attempt(self, Check::Polls, |c| c.try_pop(buf))
     }
     /// Dequeues one message of exactly `size_of::<T>()` bytes.
     ///
@@ -779,30 +599,65 @@ impl Receiver {
     /// As [`Receiver::try_recv`].
     #[inline]
     pub fn try_recv_value<T: Pod>(&mut self) -> Result<T, TryRecvError> {
-        self.attempt(None, |c| c.try_pop_value::<T>())
+        waiter::attempt(self, Check::Polls, |c| c.try_pop_value::<T>())
     }
     /// Dequeues up to `out.len()` messages with one claim; returns how many.
     ///
     /// # Errors
     /// As [`Receiver::try_recv`] when none is taken (`Ok(0)` for empty `out`).
     pub fn recv_slice<T: Pod>(&mut self, out: &mut [T]) -> Result<usize, TryRecvError> {
-        self.attempt(None, |c| c.pop_slice(out))
+        waiter::attempt(self, Check::Polls, |c| c.pop_slice(out))
     }
     /// Dequeues one message, waiting up to `timeout` (spinning, yielding,
     /// then parking, as [`WaitMode`] says). A parked receiver is woken by a
     /// send or by a sender detaching; a sender that died is noticed within
-    /// about [`PARK_SLICE`].
+    /// about [`PARK_SLICE`](crate::PARK_SLICE).
     ///
     /// # Errors
     /// [`RecvTimeoutError::Timeout`]; `Disconnected`; `Size`; `Poisoned`.
     pub fn recv(&mut self, buf: &mut [u8], timeout: Duration) -> Result<usize, RecvTimeoutError> {
-        self.wait(timeout, |c| c.try_pop(buf))
+        waiter::wait(self, timeout, |c| c.try_pop(buf))
     }
     /// Dequeues one `T`, waiting up to `timeout`.
     ///
     /// # Errors
     /// As [`Receiver::recv`].
     pub fn recv_value<T: Pod>(&mut self, timeout: Duration) -> Result<T, RecvTimeoutError> {
-        self.wait(timeout, |c| c.try_pop_value::<T>())
+        waiter::wait(self, timeout, |c| c.try_pop_value::<T>())
+    }
+}
+
+impl Endpoint for Receiver {
+    type Core = Consumer<Liveness>;
+    type Error = PopError;
+    const NOTIFY: Line = Line::MPMC_ROOM;
+    const PARK: Line = Line::MPMC_DATA;
+    const RESET_ON_RETRY: bool = false;
+    const FAST_PATH: bool = false;
+    const UNREGISTER_ON_RECHECK: bool = false;
+    const WAKE_CHECKS: bool = true;
+
+    fn core(&mut self) -> &mut Consumer<Liveness> {
+        &mut self.consumer
+    }
+    fn region(&self) -> &Region {
+        self.consumer.region()
+    }
+    fn park(&self) -> &Futex {
+        &self.park
+    }
+    fn polls(&mut self) -> &mut u32 {
+        &mut self.empty_polls
+    }
+    fn mode(&self) -> WaitMode {
+        self.mode
+    }
+    /// Every sender is gone (a lock check, only when `due`). What they
+    /// committed is visible to the retry: the Acquire load of each entry's
+    /// role pairs with its Release store on detach; a kernel lock release
+    /// orders like one. Repairs of dead producers' claims happen inside `op`.
+    fn peer_gone(&self, due: bool) -> bool {
+        let c = &self.consumer;
+        due && c.producer_ever() && !c.producer_alive()
     }
 }

@@ -76,18 +76,16 @@
 use crate::error::{Error, RecvTimeoutError, Role, SendTimeoutError, TryRecvError, TrySendError};
 use crate::os;
 use crate::region::{Mapping, RoleGuard};
-use crate::wait::{Futex, WaitMode, PARK_SLICE};
+use crate::wait::{Futex, WaitMode};
+use crate::waiter::{self, Check, Endpoint};
 use bytemuck::{NoUninit, Pod};
 use shmq_core::layout::{EndpointState, Geometry, QueueKind};
+use shmq_core::region::Region;
 use shmq_core::spsc::{Consumer, PopError, Producer, PushError, Stats, Violation};
-use shmq_core::wait::{Line, Turns};
+use shmq_core::wait::Line;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-/// Consecutive failed polls of `try_send`/`try_recv` between two liveness checks.
-const LIVENESS_POLLS: u32 = 64;
-/// Waiting time of `send`/`recv` between two liveness checks.
-const LIVENESS_INTERVAL: Duration = Duration::from_millis(1);
 /// Default bound for [`Queue::open`] to wait for a creator to finish.
 pub const DEFAULT_READY_TIMEOUT: Duration = Duration::from_secs(1);
 
@@ -306,17 +304,6 @@ pub fn remove(name: &str) -> Result<(), Error> {
     Ok(os::unlink(name)?)
 }
 
-/// When a failed poll may ask the kernel whether the peer is alive.
-#[derive(Clone, Copy)]
-enum Check {
-    /// Every [`LIVENESS_POLLS`]th consecutive failure (`try_*`).
-    Polls,
-    /// Now (a waiting loop's interval elapsed or its timeout expired).
-    Now,
-    /// Not now (state word only).
-    Skip,
-}
-
 /// Whether a peer whose state word reads `state` is gone. `due`: whether a
 /// lock check is allowed now; `alive`: performs it.
 ///
@@ -329,44 +316,6 @@ fn peer_gone(state: EndpointState, due: bool, alive: impl FnOnce() -> bool) -> b
         EndpointState::Never => false,
         EndpointState::Closed => !alive(),
         EndpointState::Attached | EndpointState::Invalid(_) => due && !alive(),
-    }
-}
-
-/// Spins briefly, then yields the processor (the polling phase of a wait).
-fn backoff(round: &mut u32) {
-    if *round < 64 {
-        for _ in 0..(1u32 << (*round / 8).min(4)) {
-            std::hint::spin_loop();
-        }
-    } else {
-        std::thread::yield_now();
-    }
-    *round = round.saturating_add(1);
-}
-
-/// How long one park may last: a slice, cut at the deadline (if any).
-fn sleep_slice(deadline: Option<Instant>, now: Instant) -> Duration {
-    match deadline {
-        Some(d) => d.saturating_duration_since(now).min(PARK_SLICE),
-        None => PARK_SLICE,
-    }
-}
-
-fn push_error(e: PushError) -> TrySendError {
-    match e {
-        PushError::TooLarge { len, max } => TrySendError::TooLarge { len, max },
-        PushError::Poisoned(v) => TrySendError::Poisoned(v),
-        // `Full`, and any variant a newer core may add: report no progress.
-        _ => TrySendError::Full,
-    }
-}
-
-fn pop_error(e: PopError) -> TryRecvError {
-    match e {
-        PopError::Size { len, capacity } => TryRecvError::Size { len, capacity },
-        PopError::Poisoned(v) => TryRecvError::Poisoned(v),
-        // `Empty`, and any variant a newer core may add: report no progress.
-        _ => TryRecvError::Empty,
     }
 }
 
@@ -423,94 +372,6 @@ impl Sender {
         self.mode = mode;
     }
 
-    /// Runs `op`, and on `Full` applies the disconnection rule (module docs).
-    fn attempt<R>(
-        &mut self,
-        check: Check,
-        mut op: impl FnMut(&mut Producer) -> Result<R, PushError>,
-    ) -> Result<R, TrySendError> {
-        match op(&mut self.producer) {
-            Ok(r) => {
-                self.full_polls = 0;
-                Line::DATA.notify(self.producer.region(), &self.park);
-                return Ok(r);
-            }
-            Err(PushError::Full) => {}
-            Err(e) => return Err(push_error(e)),
-        }
-        self.full_polls = self.full_polls.wrapping_add(1);
-        let due = match check {
-            Check::Polls => self.full_polls % LIVENESS_POLLS == 0,
-            Check::Now => true,
-            Check::Skip => false,
-        };
-        let guard = &self.guard;
-        if !peer_gone(self.producer.consumer_state(), due, || guard.peer_alive()) {
-            return Err(TrySendError::Full);
-        }
-        // The consumer is gone; it may have released slots just before.
-        match op(&mut self.producer) {
-            Ok(r) => {
-                self.full_polls = 0;
-                Line::DATA.notify(self.producer.region(), &self.park);
-                Ok(r)
-            }
-            Err(PushError::Full) => Err(TrySendError::Disconnected),
-            Err(e) => Err(push_error(e)),
-        }
-    }
-
-    /// Waits (spin, yield, then park as `self.mode` says) until `op` stops
-    /// reporting `Full`, the consumer is gone, or `timeout` expires.
-    fn wait<R>(
-        &mut self,
-        timeout: Duration,
-        mut op: impl FnMut(&mut Producer) -> Result<R, PushError>,
-    ) -> Result<R, SendTimeoutError> {
-        // Fast path: no clock read when the operation succeeds at once.
-        match self.attempt(Check::Skip, &mut op) {
-            Err(TrySendError::Full) => {}
-            other => return other.map_err(SendTimeoutError::from),
-        }
-        let start = Instant::now();
-        let deadline = start.checked_add(timeout);
-        let mut last_check = start;
-        let mut round = 0;
-        let mut turns = Turns::default();
-        loop {
-            let now = Instant::now();
-            let expired = deadline.is_some_and(|d| now >= d);
-            let check = if expired || now.duration_since(last_check) >= LIVENESS_INTERVAL {
-                last_check = now;
-                Check::Now
-            } else {
-                Check::Skip
-            };
-            match self.attempt(check, &mut op) {
-                Err(TrySendError::Full) if expired => return Err(SendTimeoutError::Timeout),
-                Err(TrySendError::Full) => {}
-                other => return other.map_err(SendTimeoutError::from),
-            }
-            if !self.mode.parks_after(now.duration_since(start)) {
-                backoff(&mut round);
-                continue;
-            }
-            // Park: register, re-check (the state word too), then sleep one
-            // slice at most; the loop re-checks after every wake-up.
-            let region = self.producer.region().clone();
-            let registration = Line::ROOM.register(&region, &self.park, &turns);
-            match self.attempt(Check::Skip, &mut op) {
-                Err(TrySendError::Full) => {}
-                other => {
-                    Line::ROOM.unregister(&region);
-                    return other.map_err(SendTimeoutError::from);
-                }
-            }
-            let slice = sleep_slice(deadline, now);
-            Line::ROOM.sleep(&region, &self.park, registration, &mut turns, slice);
-        }
-    }
-
     /// Enqueues `msg` if a slot is free.
     ///
     /// # Errors
@@ -520,7 +381,7 @@ impl Sender {
     /// enqueued in each case.
     #[inline]
     pub fn try_send(&mut self, msg: &[u8]) -> Result<(), TrySendError> {
-        self.attempt(Check::Polls, |p| p.try_push(msg))
+        waiter::attempt(self, Check::Polls, |p| p.try_push(msg))
     }
 
     /// Enqueues the bytes of `value` as one message.
@@ -529,7 +390,7 @@ impl Sender {
     /// As [`Sender::try_send`].
     #[inline]
     pub fn try_send_value<T: NoUninit>(&mut self, value: &T) -> Result<(), TrySendError> {
-        self.attempt(Check::Polls, |p| p.try_push_value(value))
+        waiter::attempt(self, Check::Polls, |p| p.try_push_value(value))
     }
 
     /// Enqueues as many of `items` as fit, one message each, published
@@ -539,7 +400,7 @@ impl Sender {
     /// As [`Sender::try_send`] when not one item fits (`Ok(0)` for an empty
     /// slice); [`TrySendError::TooLarge`] if `T` is larger than a slot.
     pub fn send_slice<T: NoUninit>(&mut self, items: &[T]) -> Result<usize, TrySendError> {
-        self.attempt(Check::Polls, |p| p.push_slice(items))
+        waiter::attempt(self, Check::Polls, |p| p.push_slice(items))
     }
 
     /// Enqueues `msg`, waiting up to `timeout` for a free slot
@@ -552,10 +413,10 @@ impl Sender {
     /// [`SendTimeoutError::Timeout`]; [`SendTimeoutError::Disconnected`] as
     /// soon as the queue is full and the consumer is found gone (a clean close
     /// wakes a parked sender at once; a dead consumer is noticed within about
-    /// a millisecond while polling and [`PARK_SLICE`]
+    /// a millisecond while polling and [`PARK_SLICE`](crate::PARK_SLICE)
     /// while parked, and at the timeout); `TooLarge`; `Poisoned`.
     pub fn send(&mut self, msg: &[u8], timeout: Duration) -> Result<(), SendTimeoutError> {
-        self.wait(timeout, |p| p.try_push(msg))
+        waiter::wait(self, timeout, |p| p.try_push(msg))
     }
 
     /// Enqueues the bytes of `value`, waiting up to `timeout`.
@@ -567,7 +428,7 @@ impl Sender {
         value: &T,
         timeout: Duration,
     ) -> Result<(), SendTimeoutError> {
-        self.wait(timeout, |p| p.try_push_value(value))
+        waiter::wait(self, timeout, |p| p.try_push_value(value))
     }
 
     /// Enqueues `msg`, waiting as long as it takes: until a slot is free or
@@ -576,7 +437,7 @@ impl Sender {
     /// # Errors
     /// As [`Sender::send`], never `Timeout`.
     pub fn send_blocking(&mut self, msg: &[u8]) -> Result<(), SendTimeoutError> {
-        self.wait(Duration::MAX, |p| p.try_push(msg))
+        waiter::wait(self, Duration::MAX, |p| p.try_push(msg))
     }
 
     /// Enqueues the bytes of `value`, waiting as long as it takes.
@@ -584,7 +445,40 @@ impl Sender {
     /// # Errors
     /// As [`Sender::send_blocking`].
     pub fn send_value_blocking<T: NoUninit>(&mut self, value: &T) -> Result<(), SendTimeoutError> {
-        self.wait(Duration::MAX, |p| p.try_push_value(value))
+        waiter::wait(self, Duration::MAX, |p| p.try_push_value(value))
+    }
+}
+
+impl Endpoint for Sender {
+    type Core = Producer;
+    type Error = PushError;
+    const NOTIFY: Line = Line::DATA;
+    const PARK: Line = Line::ROOM;
+    const RESET_ON_RETRY: bool = true;
+    const FAST_PATH: bool = true;
+    const UNREGISTER_ON_RECHECK: bool = true;
+    const WAKE_CHECKS: bool = false;
+
+    fn core(&mut self) -> &mut Producer {
+        &mut self.producer
+    }
+    fn region(&self) -> &Region {
+        self.producer.region()
+    }
+    fn park(&self) -> &Futex {
+        &self.park
+    }
+    fn polls(&mut self) -> &mut u32 {
+        &mut self.full_polls
+    }
+    fn mode(&self) -> WaitMode {
+        self.mode
+    }
+    /// The consumer is gone (module docs); it may have released slots just
+    /// before, which the retry sees.
+    fn peer_gone(&self, due: bool) -> bool {
+        let guard = &self.guard;
+        peer_gone(self.producer.consumer_state(), due, || guard.peer_alive())
     }
 }
 
@@ -630,97 +524,6 @@ impl Receiver {
         self.mode = mode;
     }
 
-    /// Runs `op`, and on `Empty` applies the disconnection rule (module docs).
-    fn attempt<R>(
-        &mut self,
-        check: Check,
-        mut op: impl FnMut(&mut Consumer) -> Result<R, PopError>,
-    ) -> Result<R, TryRecvError> {
-        match op(&mut self.consumer) {
-            Ok(r) => {
-                self.empty_polls = 0;
-                Line::ROOM.notify(self.consumer.region(), &self.park);
-                return Ok(r);
-            }
-            Err(PopError::Empty) => {}
-            Err(e) => return Err(pop_error(e)),
-        }
-        self.empty_polls = self.empty_polls.wrapping_add(1);
-        let due = match check {
-            Check::Polls => self.empty_polls % LIVENESS_POLLS == 0,
-            Check::Now => true,
-            Check::Skip => false,
-        };
-        let guard = &self.guard;
-        if !peer_gone(self.consumer.producer_state(), due, || guard.peer_alive()) {
-            return Err(TryRecvError::Empty);
-        }
-        // The producer is gone. A message it committed just before closing
-        // (or dying) is visible now: the state load above is an Acquire that
-        // pairs with its Release store of "closed", and a lock release by
-        // the kernel orders like one.
-        match op(&mut self.consumer) {
-            Ok(r) => {
-                self.empty_polls = 0;
-                Line::ROOM.notify(self.consumer.region(), &self.park);
-                Ok(r)
-            }
-            Err(PopError::Empty) => Err(TryRecvError::Disconnected),
-            Err(e) => Err(pop_error(e)),
-        }
-    }
-
-    /// Waits (spin, yield, then park as `self.mode` says) until `op` returns
-    /// a message, the producer is gone and the queue drained, or `timeout`
-    /// expires.
-    fn wait<R>(
-        &mut self,
-        timeout: Duration,
-        mut op: impl FnMut(&mut Consumer) -> Result<R, PopError>,
-    ) -> Result<R, RecvTimeoutError> {
-        // Fast path: no clock read when the operation succeeds at once.
-        match self.attempt(Check::Skip, &mut op) {
-            Err(TryRecvError::Empty) => {}
-            other => return other.map_err(RecvTimeoutError::from),
-        }
-        let start = Instant::now();
-        let deadline = start.checked_add(timeout);
-        let mut last_check = start;
-        let mut round = 0;
-        let mut turns = Turns::default();
-        loop {
-            let now = Instant::now();
-            let expired = deadline.is_some_and(|d| now >= d);
-            let check = if expired || now.duration_since(last_check) >= LIVENESS_INTERVAL {
-                last_check = now;
-                Check::Now
-            } else {
-                Check::Skip
-            };
-            match self.attempt(check, &mut op) {
-                Err(TryRecvError::Empty) if expired => return Err(RecvTimeoutError::Timeout),
-                Err(TryRecvError::Empty) => {}
-                other => return other.map_err(RecvTimeoutError::from),
-            }
-            if !self.mode.parks_after(now.duration_since(start)) {
-                backoff(&mut round);
-                continue;
-            }
-            // Park, as in `Sender::wait`.
-            let region = self.consumer.region().clone();
-            let registration = Line::DATA.register(&region, &self.park, &turns);
-            match self.attempt(Check::Skip, &mut op) {
-                Err(TryRecvError::Empty) => {}
-                other => {
-                    Line::DATA.unregister(&region);
-                    return other.map_err(RecvTimeoutError::from);
-                }
-            }
-            let slice = sleep_slice(deadline, now);
-            Line::DATA.sleep(&region, &self.park, registration, &mut turns, slice);
-        }
-    }
-
     /// Dequeues one message into `buf`, returning its length.
     ///
     /// # Errors
@@ -730,7 +533,7 @@ impl Receiver {
     /// queued); [`TryRecvError::Poisoned`].
     #[inline]
     pub fn try_recv(&mut self, buf: &mut [u8]) -> Result<usize, TryRecvError> {
-        self.attempt(Check::Polls, |c| c.try_pop(buf))
+        waiter::attempt(self, Check::Polls, |c| c.try_pop(buf))
     }
 
     /// Dequeues one message of exactly `size_of::<T>()` bytes as a `T`.
@@ -739,7 +542,7 @@ impl Receiver {
     /// As [`Receiver::try_recv`]; `Size` if the message has another length.
     #[inline]
     pub fn try_recv_value<T: Pod>(&mut self) -> Result<T, TryRecvError> {
-        self.attempt(Check::Polls, |c| c.try_pop_value::<T>())
+        waiter::attempt(self, Check::Polls, |c| c.try_pop_value::<T>())
     }
 
     /// Dequeues up to `out.len()` messages of `size_of::<T>()` bytes each,
@@ -749,7 +552,7 @@ impl Receiver {
     /// As [`Receiver::try_recv`] when no message could be taken (`Ok(0)` for
     /// an empty `out`).
     pub fn recv_slice<T: Pod>(&mut self, out: &mut [T]) -> Result<usize, TryRecvError> {
-        self.attempt(Check::Polls, |c| c.pop_slice(out))
+        waiter::attempt(self, Check::Polls, |c| c.pop_slice(out))
     }
 
     /// Dequeues one message into `buf`, waiting up to `timeout`
@@ -762,10 +565,10 @@ impl Receiver {
     /// [`RecvTimeoutError::Timeout`]; [`RecvTimeoutError::Disconnected`] once
     /// drained and the producer is found gone (a clean close wakes a parked
     /// receiver at once; a dead producer is noticed within about a
-    /// millisecond while polling and [`PARK_SLICE`] while
+    /// millisecond while polling and [`PARK_SLICE`](crate::PARK_SLICE) while
     /// parked, and at the timeout); `Size`; `Poisoned`.
     pub fn recv(&mut self, buf: &mut [u8], timeout: Duration) -> Result<usize, RecvTimeoutError> {
-        self.wait(timeout, |c| c.try_pop(buf))
+        waiter::wait(self, timeout, |c| c.try_pop(buf))
     }
 
     /// Dequeues one `T`, waiting up to `timeout`.
@@ -773,7 +576,7 @@ impl Receiver {
     /// # Errors
     /// As [`Receiver::recv`].
     pub fn recv_value<T: Pod>(&mut self, timeout: Duration) -> Result<T, RecvTimeoutError> {
-        self.wait(timeout, |c| c.try_pop_value::<T>())
+        waiter::wait(self, timeout, |c| c.try_pop_value::<T>())
     }
 
     /// Dequeues one message into `buf`, waiting as long as it takes: until a
@@ -783,7 +586,7 @@ impl Receiver {
     /// # Errors
     /// As [`Receiver::recv`], never `Timeout`.
     pub fn recv_blocking(&mut self, buf: &mut [u8]) -> Result<usize, RecvTimeoutError> {
-        self.wait(Duration::MAX, |c| c.try_pop(buf))
+        waiter::wait(self, Duration::MAX, |c| c.try_pop(buf))
     }
 
     /// Dequeues one `T`, waiting as long as it takes.
@@ -791,6 +594,41 @@ impl Receiver {
     /// # Errors
     /// As [`Receiver::recv_blocking`].
     pub fn recv_value_blocking<T: Pod>(&mut self) -> Result<T, RecvTimeoutError> {
-        self.wait(Duration::MAX, |c| c.try_pop_value::<T>())
+        waiter::wait(self, Duration::MAX, |c| c.try_pop_value::<T>())
+    }
+}
+
+impl Endpoint for Receiver {
+    type Core = Consumer;
+    type Error = PopError;
+    const NOTIFY: Line = Line::ROOM;
+    const PARK: Line = Line::DATA;
+    const RESET_ON_RETRY: bool = true;
+    const FAST_PATH: bool = true;
+    const UNREGISTER_ON_RECHECK: bool = true;
+    const WAKE_CHECKS: bool = false;
+
+    fn core(&mut self) -> &mut Consumer {
+        &mut self.consumer
+    }
+    fn region(&self) -> &Region {
+        self.consumer.region()
+    }
+    fn park(&self) -> &Futex {
+        &self.park
+    }
+    fn polls(&mut self) -> &mut u32 {
+        &mut self.empty_polls
+    }
+    fn mode(&self) -> WaitMode {
+        self.mode
+    }
+    /// The producer is gone (module docs). A message it committed just
+    /// before closing (or dying) is visible to the retry: the state load
+    /// here is an Acquire that pairs with its Release store of "closed", and
+    /// a lock release by the kernel orders like one.
+    fn peer_gone(&self, due: bool) -> bool {
+        let guard = &self.guard;
+        peer_gone(self.consumer.producer_state(), due, || guard.peer_alive())
     }
 }
