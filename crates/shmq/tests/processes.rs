@@ -8,23 +8,15 @@
 
 mod common;
 
-use common::{decode, encode, role, spawn, unique_name, ChildProc, NAME_ENV};
+use common::{decode, encode, role, serial, spawn, unique_name, ChildProc, CALL, NAME_ENV};
 use shmq::spsc::{Config, Queue};
 use shmq::{
     EndpointState, Error, RecvTimeoutError, Role, SendTimeoutError, TryRecvError, TrySendError,
 };
-use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-/// Bound of one blocking call in these tests (never reached when all is well).
-const CALL: Duration = Duration::from_secs(30);
 /// Bound of a child's whole life.
 const CHILD: Duration = Duration::from_secs(300);
-
-fn serial() -> MutexGuard<'static, ()> {
-    static LOCK: Mutex<()> = Mutex::new(());
-    LOCK.lock().unwrap_or_else(|e| e.into_inner())
-}
 
 fn name_env(name: &str) -> (&'static str, String) {
     (NAME_ENV, name.to_owned())

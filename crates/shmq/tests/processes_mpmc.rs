@@ -8,22 +8,15 @@
 
 mod common;
 
-use common::{env_u64, role, spawn, unique_name, ChildProc, Rng, NAME_ENV};
+use common::{env_u64, role, serial, spawn, unique_name, ChildProc, Rng, CALL, NAME_ENV};
 use shmq::mpmc::{Config, Queue};
 #[cfg(feature = "crash-points")]
 use shmq::SendTimeoutError;
 use shmq::{RecvTimeoutError, TrySendError};
 use std::collections::HashSet;
-use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-const CALL: Duration = Duration::from_secs(30);
 const CHILD: Duration = Duration::from_secs(300);
-
-fn serial() -> MutexGuard<'static, ()> {
-    static LOCK: Mutex<()> = Mutex::new(());
-    LOCK.lock().unwrap_or_else(|e| e.into_inner())
-}
 
 fn env(name: &str, extra: &[(&'static str, String)]) -> Vec<(&'static str, String)> {
     let mut v = vec![(NAME_ENV, name.to_owned())];

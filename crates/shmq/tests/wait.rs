@@ -6,25 +6,17 @@
 
 mod common;
 
-use common::{role, spawn, unique_name, NAME_ENV};
+use common::{role, serial, spawn, unique_name, until, CALL, NAME_ENV};
 use shmq::spsc::{Config, Queue, Receiver, Sender};
 use shmq::{RecvTimeoutError, SendTimeoutError, WaitMode};
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-/// Bound of one blocking call in these tests (never reached when all is well).
-const CALL: Duration = Duration::from_secs(30);
 /// Bound of a child's whole life.
 const CHILD: Duration = Duration::from_secs(120);
 /// Offsets of the wait line words (docs/layout.md).
 const DATA_SEQ: usize = 400;
 const CONSUMER_WAITING: usize = 384;
-
-fn serial() -> MutexGuard<'static, ()> {
-    static LOCK: Mutex<()> = Mutex::new(());
-    LOCK.lock().unwrap_or_else(|e| e.into_inner())
-}
 
 fn name_env(name: &str) -> (&'static str, String) {
     (NAME_ENV, name.to_owned())
@@ -39,15 +31,6 @@ fn small(name: &str) -> Queue {
         },
     )
     .unwrap()
-}
-
-/// Polls `cond` (bounded by `CALL`), sleeping between polls.
-fn until(what: &str, mut cond: impl FnMut() -> bool) {
-    let end = Instant::now() + CALL;
-    while !cond() {
-        assert!(Instant::now() < end, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(1));
-    }
 }
 
 /// A child's way to wait for SIGKILL: sleep, bounded.

@@ -5,21 +5,13 @@
 
 mod common;
 
-use common::{role, spawn, unique_name, NAME_ENV};
+use common::{role, serial, spawn, unique_name, until, CALL, NAME_ENV};
 use shmq::mpmc::{Config, Queue, Receiver};
 use shmq::{RecvTimeoutError, SendTimeoutError, WaitMode};
-use std::sync::{Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-/// Bound of one blocking call (never reached when all is well).
-const CALL: Duration = Duration::from_secs(30);
 /// Bound of a child's whole life.
 const CHILD: Duration = Duration::from_secs(120);
-
-fn serial() -> MutexGuard<'static, ()> {
-    static LOCK: Mutex<()> = Mutex::new(());
-    LOCK.lock().unwrap_or_else(|e| e.into_inner())
-}
 
 fn small(name: &str) -> Queue {
     Queue::create(
@@ -31,14 +23,6 @@ fn small(name: &str) -> Queue {
         },
     )
     .unwrap()
-}
-
-fn until(what: &str, mut cond: impl FnMut() -> bool) {
-    let end = Instant::now() + CALL;
-    while !cond() {
-        assert!(Instant::now() < end, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(1));
-    }
 }
 
 fn parked_receiver(q: &Queue) -> Receiver {

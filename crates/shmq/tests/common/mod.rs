@@ -8,7 +8,28 @@ use std::os::unix::fs::FileExt;
 use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::mpsc;
+use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
+
+/// Bound on any single cross-process step of a test (a child starting, a
+/// message arriving): generous, only there so that nothing hangs forever.
+pub const CALL: Duration = Duration::from_secs(30);
+
+/// Serialises the heavy cross-process tests of one test binary: on two cores,
+/// two of them spinning at once starve each other.
+pub fn serial() -> MutexGuard<'static, ()> {
+    static LOCK: Mutex<()> = Mutex::new(());
+    LOCK.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Polls `cond` (bounded by [`CALL`]), sleeping between polls.
+pub fn until(what: &str, mut cond: impl FnMut() -> bool) {
+    let end = Instant::now() + CALL;
+    while !cond() {
+        assert!(Instant::now() < end, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
 
 /// Environment variable that tells a re-executed test binary its role.
 pub const ROLE_ENV: &str = "SHMQ_TEST_ROLE";
