@@ -219,10 +219,9 @@ fn two_by_two_million_exactly_once() {
         *slot = true;
     }
     assert!(seen.iter().flatten().all(|&b| b), "a message was lost");
-    assert!(
-        per.iter().all(|c| !c.is_empty()),
-        "both consumers took part"
-    );
+    // Which consumer takes which message (even whether both take any) is
+    // the scheduler's choice on two cores: only exactly-once and
+    // per-producer order (checked above) are guarantees.
     let stats = q.stats();
     assert_eq!(
         (stats.claimed, stats.taken),
