@@ -379,7 +379,7 @@ pub enum Stream {
     ShmqBatch,
     /// The user API (`shmq::spsc`), `try_send_value`/`try_recv_value`.
     Api,
-    /// The user API, `send_slice`/`recv_slice` of [`BATCH`] items.
+    /// The user API, `try_send_slice`/`try_recv_slice` of [`BATCH`] items.
     ApiBatch,
     /// Minimal SPSC, batch publish of tail/head (the ceiling).
     Ceiling,
@@ -515,7 +515,7 @@ impl Stream {
                             Err(e) => Err(e.into()),
                         })?
                     } else {
-                        consume(total, warm, dl, |buf| match rx.recv_slice(buf) {
+                        consume(total, warm, dl, |buf| match rx.try_recv_slice(buf) {
                             Ok(n) => Ok(n),
                             Err(TryRecvError::Empty) => Ok(0),
                             Err(e) => Err(e.into()),
@@ -910,7 +910,7 @@ fn peer_shm(case: &str, path: &Path, total: u64, dl: Deadline) -> Result<()> {
                     Err(e) => Err(e.into()),
                 })
             } else {
-                produce_batches(total, dl, |items| match tx.send_slice(items) {
+                produce_batches(total, dl, |items| match tx.try_send_slice(items) {
                     Ok(n) => Ok(n),
                     Err(TrySendError::Full) => Ok(0),
                     Err(e) => Err(e.into()),

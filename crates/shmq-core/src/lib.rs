@@ -13,12 +13,14 @@
 //! reference is ever formed to peer-writable bytes (atomics and raw copies
 //! only). A violation *poisons* the endpoint and is returned as a typed error.
 //!
+//! - [`endpoint`]: the send/receive traits every queue kind implements.
 //! - [`layout`]: the byte layout, [`layout::validate`] and [`layout::init`].
 //! - [`region`]: the handle through which the algorithms touch the bytes.
 //! - [`spsc`]: single-producer single-consumer ring (sequence stamp per slot).
 //! - [`mpmc`]: multi-producer multi-consumer ring (Vyukov) with crash repair.
-//! - [`wait`]: blocking waits (the futex contract [`wait::Park`] and the
-//!   lost-wakeup protocol over the region's wait line).
+//! - [`wait`]: blocking waits: the futex contract [`wait::Park`], the
+//!   lost-wakeup protocol over the region's wait line, and the waiting loop
+//!   every endpoint runs ([`wait::wait`]).
 //!
 //! ```
 //! use shmq_core::layout::{Geometry, QueueKind};
@@ -40,6 +42,7 @@
 #[cfg(any(loom, feature = "testing"))]
 extern crate std;
 
+pub mod endpoint;
 pub mod layout;
 pub mod mpmc;
 pub mod region;
@@ -50,3 +53,12 @@ pub mod testing;
 pub mod wait;
 
 pub use sync::Index;
+
+/// Protocol internals for this workspace's tests, benchmarks and fuzz
+/// targets: **unstable**, not part of the API, may change in any release.
+#[doc(hidden)]
+pub mod unstable {
+    pub use crate::layout::offset;
+    pub use crate::mpmc::{any_live, entry, role};
+    pub use crate::wait::line::{Line, Registration, Turns, PLAIN_SLEEP, QUICK_TURNS};
+}

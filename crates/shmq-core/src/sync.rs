@@ -5,9 +5,9 @@
 //! `core::sync::atomic`. Nothing else in the crate imports atomics directly.
 
 #[cfg(not(loom))]
-pub(crate) use core::sync::atomic::{fence, AtomicU32, Ordering};
+pub(crate) use core::sync::atomic::{fence, AtomicBool, AtomicU32, Ordering};
 #[cfg(loom)]
-pub(crate) use loom::sync::atomic::{fence, AtomicU32, Ordering};
+pub(crate) use loom::sync::atomic::{fence, AtomicBool, AtomicU32, Ordering};
 
 #[cfg(all(not(loom), not(target_has_atomic = "64")))]
 pub(crate) use core::sync::atomic::AtomicU32 as AtomicIndex;

@@ -6,6 +6,12 @@
 //!     cargo test -p shmq-core --features testing --release --test loom_wait
 //! ```
 //!
+//! The models drive the waiting loop that ships, `shmq_core::wait::wait`
+//! (the platform crate calls the same function with its futex), through a
+//! small [`Endpoint`] over the heap region, in [`WaitMode::Park`] (so every
+//! wait registers and sleeps at once) with no deadline and a clock that
+//! never advances.
+//!
 //! The futex is modelled by [`ModelFutex`]: a loom mutex and condition
 //! variable, with the compare of `wait` and the wake of `wake` both under the
 //! mutex (as the kernel does them under its hash-bucket lock). A model sleep
@@ -28,7 +34,9 @@ use shmq_core::layout::{Geometry, QueueKind};
 use shmq_core::region::Region;
 use shmq_core::spsc::{Consumer, PopError, Producer, PushError};
 use shmq_core::testing::HeapRegion;
-use shmq_core::wait::{FutexWord, Line, Park, Turns, Woken};
+use shmq_core::unstable::Line;
+use shmq_core::wait::{self, Endpoint, Failure, FutexWord, Lines, Park, Stall, WaitMode, Woken};
+use std::marker::PhantomData;
 use std::time::Duration;
 
 const PREEMPTIONS: usize = 2;
@@ -91,61 +99,104 @@ impl Park for ModelFutex {
     fn asymmetric(&self) -> bool {
         true
     }
+    fn now(&self) -> Duration {
+        // A clock that never advances: no deadline expires, no liveness
+        // interval elapses (a wake still makes the next check due).
+        Duration::ZERO
+    }
+    fn yield_now(&self) {
+        thread::yield_now();
+    }
+}
+
+/// Which lines and error an endpoint of the model uses.
+trait Side {
+    const LINES: Lines;
+    type Error: Stall;
+}
+struct Tx;
+struct Rx;
+struct MpmcRx;
+impl Side for Tx {
+    const LINES: Lines = Lines::SPSC_SENDER;
+    type Error = PushError;
+}
+impl Side for Rx {
+    const LINES: Lines = Lines::SPSC_RECEIVER;
+    type Error = PopError;
+}
+impl Side for MpmcRx {
+    const LINES: Lines = Lines::MPMC_RECEIVER;
+    type Error = PopError;
+}
+
+/// An endpoint of the model: a core end (or any state an operation runs
+/// on), the region, the model futex, and when its peer counts as gone.
+struct End<C, S> {
+    core: C,
+    region: Region,
+    park: Arc<ModelFutex>,
+    polls: u32,
+    gone: fn(&C) -> bool,
+    side: PhantomData<S>,
+}
+
+impl<C, S> End<C, S> {
+    fn new(core: C, region: &Region, park: &Arc<ModelFutex>) -> Self {
+        End {
+            core,
+            region: region.clone(),
+            park: Arc::clone(park),
+            polls: 0,
+            gone: |_| false,
+            side: PhantomData,
+        }
+    }
+}
+
+impl<C, S: Side> Endpoint for End<C, S> {
+    type Core = C;
+    type Error = S::Error;
+    type Park = ModelFutex;
+    const LINES: Lines = S::LINES;
+    fn core(&mut self) -> &mut C {
+        &mut self.core
+    }
+    fn region(&self) -> &Region {
+        &self.region
+    }
+    fn park(&self) -> &ModelFutex {
+        &self.park
+    }
+    fn polls(&mut self) -> &mut u32 {
+        &mut self.polls
+    }
+    fn mode(&self) -> WaitMode {
+        WaitMode::Park
+    }
+    fn peer_gone(&self, _due: bool) -> bool {
+        (self.gone)(&self.core)
+    }
 }
 
 fn heap() -> HeapRegion {
     HeapRegion::new(Geometry::new(QueueKind::Spsc, 2, 4).unwrap())
 }
 
-/// The consumer's blocking receive, as the platform crate runs it (minus
-/// spinning, deadlines and liveness checks): try, register, re-check, sleep.
-fn recv_blocking(rx: &mut Consumer, region: &Region, park: &ModelFutex) -> u8 {
+/// The consumer's blocking receive: the shipped loop, no deadline.
+fn recv_blocking(rx: &mut End<Consumer, Rx>) -> u8 {
     let mut buf = [0u8; 4];
-    let mut turns = Turns::default();
-    loop {
-        match rx.try_pop(&mut buf) {
-            Ok(_) => break,
-            Err(PopError::Empty) => {}
-            Err(e) => panic!("pop failed: {e}"),
-        }
-        let reg = Line::DATA.register(region, park, &turns);
-        match rx.try_pop(&mut buf) {
-            Ok(_) => {
-                Line::DATA.unregister(region);
-                break;
-            }
-            Err(PopError::Empty) => {}
-            Err(e) => panic!("pop failed: {e}"),
-        }
-        Line::DATA.sleep(region, park, reg, &mut turns, Duration::MAX);
+    match wait::wait(rx, Duration::MAX, |c| c.try_pop(&mut buf)) {
+        Ok(_) => buf[0],
+        Err(e) => panic!("recv failed: {e:?}"),
     }
-    // Publication of the head: wake a producer waiting for room.
-    Line::ROOM.notify(region, park);
-    buf[0]
 }
 
 /// The producer's blocking send, as above.
-fn send_blocking(tx: &mut Producer, region: &Region, park: &ModelFutex, v: u8) {
-    let mut turns = Turns::default();
-    loop {
-        match tx.try_push(&[v]) {
-            Ok(()) => break,
-            Err(PushError::Full) => {}
-            Err(e) => panic!("push failed: {e}"),
-        }
-        let reg = Line::ROOM.register(region, park, &turns);
-        match tx.try_push(&[v]) {
-            Ok(()) => {
-                Line::ROOM.unregister(region);
-                break;
-            }
-            Err(PushError::Full) => {}
-            Err(e) => panic!("push failed: {e}"),
-        }
-        Line::ROOM.sleep(region, park, reg, &mut turns, Duration::MAX);
+fn send_blocking(tx: &mut End<Producer, Tx>, v: u8) {
+    if let Err(e) = wait::wait(tx, Duration::MAX, |p| p.try_push(&[v])) {
+        panic!("send failed: {e:?}");
     }
-    // Publication of the stamp: wake a consumer waiting for data.
-    Line::DATA.notify(region, park);
 }
 
 /// Consumer sleeps for data; the producer publishes one message.
@@ -155,12 +206,13 @@ fn data_model(light: bool, heavy: bool) {
         let region = heap.region();
         let park = ModelFutex::new(light, heavy);
         // SAFETY: no other producer of this region is used concurrently (one per role in this test).
-        let mut tx = unsafe { Producer::attach(heap.region()) }.unwrap();
+        let tx = unsafe { Producer::attach(heap.region()) }.unwrap();
         // SAFETY: no other consumer of this region is used concurrently (one per role in this test).
-        let mut rx = unsafe { Consumer::attach(heap.region()) }.unwrap();
-        let (r2, p2) = (region.clone(), Arc::clone(&park));
-        let t = thread::spawn(move || send_blocking(&mut tx, &r2, &p2, 7));
-        assert_eq!(recv_blocking(&mut rx, &region, &park), 7);
+        let rx = unsafe { Consumer::attach(heap.region()) }.unwrap();
+        let mut tx = End::<_, Tx>::new(tx, &region, &park);
+        let mut rx = End::<_, Rx>::new(rx, &region, &park);
+        let t = thread::spawn(move || send_blocking(&mut tx, 7));
+        assert_eq!(recv_blocking(&mut rx), 7);
         t.join().unwrap();
     });
 }
@@ -174,12 +226,13 @@ fn room_model(light: bool, heavy: bool) {
         // SAFETY: no other producer of this region is used concurrently (one per role in this test).
         let mut tx = unsafe { Producer::attach(heap.region()) }.unwrap();
         // SAFETY: no other consumer of this region is used concurrently (one per role in this test).
-        let mut rx = unsafe { Consumer::attach(heap.region()) }.unwrap();
+        let rx = unsafe { Consumer::attach(heap.region()) }.unwrap();
         tx.try_push(&[1]).unwrap();
         tx.try_push(&[2]).unwrap();
-        let (r2, p2) = (region.clone(), Arc::clone(&park));
-        let t = thread::spawn(move || send_blocking(&mut tx, &r2, &p2, 3));
-        assert_eq!(recv_blocking(&mut rx, &region, &park), 1);
+        let mut tx = End::<_, Tx>::new(tx, &region, &park);
+        let mut rx = End::<_, Rx>::new(rx, &region, &park);
+        let t = thread::spawn(move || send_blocking(&mut tx, 3));
+        assert_eq!(recv_blocking(&mut rx), 1);
         t.join().unwrap();
     });
 }
@@ -203,17 +256,18 @@ fn both_directions_stream() {
         let region = heap.region();
         let park = ModelFutex::new(true, true);
         // SAFETY: no other producer of this region is used concurrently (one per role in this test).
-        let mut tx = unsafe { Producer::attach(heap.region()) }.unwrap();
+        let tx = unsafe { Producer::attach(heap.region()) }.unwrap();
         // SAFETY: no other consumer of this region is used concurrently (one per role in this test).
-        let mut rx = unsafe { Consumer::attach(heap.region()) }.unwrap();
-        let (r2, p2) = (region.clone(), Arc::clone(&park));
+        let rx = unsafe { Consumer::attach(heap.region()) }.unwrap();
+        let mut tx = End::<_, Tx>::new(tx, &region, &park);
+        let mut rx = End::<_, Rx>::new(rx, &region, &park);
         let t = thread::spawn(move || {
             for v in 1..=3 {
-                send_blocking(&mut tx, &r2, &p2, v);
+                send_blocking(&mut tx, v);
             }
         });
         for v in 1..=3 {
-            assert_eq!(recv_blocking(&mut rx, &region, &park), v);
+            assert_eq!(recv_blocking(&mut rx), v);
         }
         t.join().unwrap();
     });
@@ -230,27 +284,17 @@ fn close_wakes_sleeper() {
         // SAFETY: no other producer of this region is used concurrently (one per role in this test).
         let tx = unsafe { Producer::attach(heap.region()) }.unwrap();
         // SAFETY: no other consumer of this region is used concurrently (one per role in this test).
-        let mut rx = unsafe { Consumer::attach(heap.region()) }.unwrap();
+        let rx = unsafe { Consumer::attach(heap.region()) }.unwrap();
         let (r2, p2) = (region.clone(), Arc::clone(&park));
         let t = thread::spawn(move || {
             tx.close();
-            Line::DATA.wake_on_close(&r2, &*p2);
+            Lines::SPSC_SENDER.closed(&r2, &*p2);
         });
-        let closed =
-            |rx: &Consumer| rx.producer_state() == shmq_core::layout::EndpointState::Closed;
-        let mut turns = Turns::default();
-        loop {
-            if closed(&rx) {
-                break;
-            }
-            let reg = Line::DATA.register(&region, &*park, &turns);
-            if closed(&rx) {
-                Line::DATA.unregister(&region);
-                break;
-            }
-            Line::DATA.sleep(&region, &*park, reg, &mut turns, Duration::MAX);
-        }
-        assert_eq!(rx.try_pop(&mut [0u8; 4]), Err(PopError::Empty));
+        let mut rx = End::<_, Rx>::new(rx, &region, &park);
+        // The platform's rule for a closed peer (its lock is free here).
+        rx.gone = |c: &Consumer| c.producer_state() == shmq_core::layout::EndpointState::Closed;
+        let got = wait::wait(&mut rx, Duration::MAX, |c| c.try_pop(&mut [0u8; 4]));
+        assert_eq!(got, Err(Failure::Gone));
         t.join().unwrap();
     });
 }
@@ -281,17 +325,15 @@ fn two_sleepers_share_the_line() {
         let sleeper = {
             let (region, park, items) = (region.clone(), Arc::clone(&park), Arc::clone(&items));
             move || {
-                let mut turns = Turns::default();
-                loop {
-                    if take(&items) {
-                        break;
+                let mut rx = End::<_, MpmcRx>::new(Arc::clone(&items), &region, &park);
+                let got = wait::wait(&mut rx, Duration::MAX, |items| {
+                    if take(items) {
+                        Ok(())
+                    } else {
+                        Err(PopError::Empty)
                     }
-                    let reg = Line::MPMC_DATA.register(&region, &*park, &turns);
-                    if take(&items) {
-                        break;
-                    }
-                    Line::MPMC_DATA.sleep(&region, &*park, reg, &mut turns, Duration::MAX);
-                }
+                });
+                assert_eq!(got, Ok(()));
             }
         };
         let a = thread::spawn(sleeper.clone());

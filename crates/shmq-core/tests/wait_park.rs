@@ -3,7 +3,8 @@
 
 use shmq_core::layout::{offset, Geometry, QueueKind};
 use shmq_core::testing::HeapRegion;
-use shmq_core::wait::{FutexWord, Line, Park, WaitStats, Woken, WAITING};
+use shmq_core::unstable::Line;
+use shmq_core::wait::{FutexWord, Park, WaitStats, Woken, WAITING};
 use std::cell::Cell;
 use std::time::Duration;
 
@@ -32,6 +33,9 @@ impl Park for Counting {
     fn heavy_barrier(&self) {}
     fn asymmetric(&self) -> bool {
         true
+    }
+    fn now(&self) -> Duration {
+        Duration::ZERO
     }
 }
 

@@ -1,7 +1,6 @@
 //! Error types: one for setting a queue up ([`Error`]) and one per operation.
 
 use shmq_core::layout::LayoutError;
-use shmq_core::spsc::Violation;
 use std::fmt;
 use std::io;
 use std::time::Duration;
@@ -10,18 +9,88 @@ use std::time::Duration;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Role {
-    /// The single producer ([`crate::spsc::Sender`]).
-    Producer,
-    /// The single consumer ([`crate::spsc::Receiver`]).
-    Consumer,
+    /// The sending role (SPSC: the single [`Sender`](crate::Sender)).
+    Sender,
+    /// The receiving role (SPSC: the single [`Receiver`](crate::Receiver)).
+    Receiver,
 }
 
 impl fmt::Display for Role {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
-            Role::Producer => "producer",
-            Role::Consumer => "consumer",
+            Role::Sender => "sender",
+            Role::Receiver => "receiver",
         })
+    }
+}
+
+/// A state of the shared region that an honest peer cannot produce.
+///
+/// Detecting one poisons the endpoint: every later call returns the same
+/// violation, and nothing is read from or written to a slot after that.
+/// Positions are the endpoint's own (private) message counters.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Violation {
+    /// A slot's stamp (or MPMC sequence word) held a value no honest peer
+    /// writes at that position.
+    #[error("impossible stamp {found:#x} at position {position}")]
+    Stamp {
+        /// The position of the slot.
+        position: u64,
+        /// The stamp found.
+        found: u32,
+    },
+    /// A slot's length word exceeded the slot size.
+    #[error("length {found} exceeds the slot size at position {position}")]
+    Length {
+        /// The position of the slot.
+        position: u64,
+        /// The length found.
+        found: u32,
+    },
+    /// SPSC: the receiver's published position is outside the ring.
+    #[error("receiver position {found} is outside the ring (sender at {limit})")]
+    Cursor {
+        /// The position found.
+        found: u64,
+        /// This sender's position.
+        limit: u64,
+    },
+    /// On attach, the published positions describe no possible ring state.
+    #[error("inconsistent positions on attach (head {head}, tail {tail})")]
+    Cursors {
+        /// Published receive position.
+        head: u64,
+        /// Published (or recovered) send position.
+        tail: u64,
+    },
+}
+
+impl From<shmq_core::spsc::Violation> for Violation {
+    /// Exhaustive: a new core variant fails to compile here.
+    // The core's index is `u32` on targets without 64-bit atomics.
+    #[allow(clippy::useless_conversion)]
+    fn from(v: shmq_core::spsc::Violation) -> Self {
+        use shmq_core::spsc::Violation as V;
+        match v {
+            V::Stamp { position, found } => Violation::Stamp {
+                position: position.into(),
+                found,
+            },
+            V::Length { position, found } => Violation::Length {
+                position: position.into(),
+                found,
+            },
+            V::Head { found, tail } => Violation::Cursor {
+                found: found.into(),
+                limit: tail.into(),
+            },
+            V::Cursors { head, tail } => Violation::Cursors {
+                head: head.into(),
+                tail: tail.into(),
+            },
+        }
     }
 }
 
@@ -78,11 +147,11 @@ pub enum Error {
     Violation(Violation),
 }
 
-/// Why [`crate::spsc::Sender::try_send`] enqueued nothing.
+/// Why [`Sender::try_send`](crate::Sender::try_send) enqueued nothing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum TrySendError {
-    /// No free slot, and the consumer is attached, or has never attached.
+    /// No free slot, and a receiver is attached, or none ever attached.
     #[error("queue is full")]
     Full,
     /// The message is longer than a slot.
@@ -93,19 +162,19 @@ pub enum TrySendError {
         /// The slot size.
         max: usize,
     },
-    /// No free slot, and the consumer closed its end or died.
-    #[error("queue is full and the consumer is gone")]
+    /// No free slot, and every receiver closed its end or died.
+    #[error("queue is full and every receiver is gone")]
     Disconnected,
     /// The queue is poisoned: the peer wrote an impossible state.
     #[error("queue is poisoned: {0}")]
     Poisoned(Violation),
 }
 
-/// Why [`crate::spsc::Sender::send`] enqueued nothing.
+/// Why [`Sender::send`](crate::Sender::send) enqueued nothing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum SendTimeoutError {
-    /// The queue stayed full (with a live consumer) until the timeout.
+    /// The queue stayed full (with a live receiver) until the timeout.
     #[error("timed out waiting for a free slot")]
     Timeout,
     /// The message is longer than a slot.
@@ -116,23 +185,23 @@ pub enum SendTimeoutError {
         /// The slot size.
         max: usize,
     },
-    /// The queue is full and the consumer closed its end or died.
-    #[error("queue is full and the consumer is gone")]
+    /// The queue is full and every receiver closed its end or died.
+    #[error("queue is full and every receiver is gone")]
     Disconnected,
     /// The queue is poisoned.
     #[error("queue is poisoned: {0}")]
     Poisoned(Violation),
 }
 
-/// Why [`crate::spsc::Receiver::try_recv`] returned no message.
+/// Why [`Receiver::try_recv`](crate::Receiver::try_recv) returned no message.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum TryRecvError {
-    /// No committed message, and the producer is attached or has never attached.
+    /// No committed message, and a sender is attached, or none ever attached.
     #[error("queue is empty")]
     Empty,
-    /// The queue is drained and the producer closed its end or died.
-    #[error("queue is empty and the producer is gone")]
+    /// The queue is drained and every sender closed its end or died.
+    #[error("queue is empty and every sender is gone")]
     Disconnected,
     /// The next message does not fit the buffer (or is not the size of the
     /// requested type); it stays queued.
@@ -148,15 +217,15 @@ pub enum TryRecvError {
     Poisoned(Violation),
 }
 
-/// Why [`crate::spsc::Receiver::recv`] returned no message.
+/// Why [`Receiver::recv`](crate::Receiver::recv) returned no message.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum RecvTimeoutError {
-    /// No message arrived (from a live producer) before the timeout.
+    /// No message arrived (with a live sender) before the timeout.
     #[error("timed out waiting for a message")]
     Timeout,
-    /// The queue is drained and the producer closed its end or died.
-    #[error("queue is empty and the producer is gone")]
+    /// The queue is drained and every sender closed its end or died.
+    #[error("queue is empty and every sender is gone")]
     Disconnected,
     /// The next message does not fit the buffer; it stays queued.
     #[error("message of {len} bytes does not fit {capacity} bytes")]
@@ -190,5 +259,33 @@ impl From<TryRecvError> for RecvTimeoutError {
             TryRecvError::Size { len, capacity } => RecvTimeoutError::Size { len, capacity },
             TryRecvError::Poisoned(v) => RecvTimeoutError::Poisoned(v),
         }
+    }
+}
+
+impl From<SendTimeoutError> for io::Error {
+    /// `Timeout` is `TimedOut`, `Disconnected` `BrokenPipe`, `TooLarge`
+    /// `InvalidInput`, `Poisoned` `InvalidData`.
+    fn from(e: SendTimeoutError) -> Self {
+        let kind = match e {
+            SendTimeoutError::Timeout => io::ErrorKind::TimedOut,
+            SendTimeoutError::Disconnected => io::ErrorKind::BrokenPipe,
+            SendTimeoutError::TooLarge { .. } => io::ErrorKind::InvalidInput,
+            SendTimeoutError::Poisoned(_) => io::ErrorKind::InvalidData,
+        };
+        io::Error::new(kind, e)
+    }
+}
+
+impl From<RecvTimeoutError> for io::Error {
+    /// `Timeout` is `TimedOut`, `Disconnected` `UnexpectedEof`, `Size`
+    /// `InvalidInput`, `Poisoned` `InvalidData`.
+    fn from(e: RecvTimeoutError) -> Self {
+        let kind = match e {
+            RecvTimeoutError::Timeout => io::ErrorKind::TimedOut,
+            RecvTimeoutError::Disconnected => io::ErrorKind::UnexpectedEof,
+            RecvTimeoutError::Size { .. } => io::ErrorKind::InvalidInput,
+            RecvTimeoutError::Poisoned(_) => io::ErrorKind::InvalidData,
+        };
+        io::Error::new(kind, e)
     }
 }

@@ -41,16 +41,26 @@
 //! ```
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+mod endpoint;
 mod error;
+mod kind;
 pub mod mpmc;
 mod os;
+mod park;
+mod queue;
 mod region;
 pub mod spsc;
-mod wait;
-mod waiter;
 
-pub use error::{Error, RecvTimeoutError, Role, SendTimeoutError, TryRecvError, TrySendError};
+pub use endpoint::{Iter, Receiver, Sender, TryIter};
+pub use error::{
+    Error, RecvTimeoutError, Role, SendTimeoutError, TryRecvError, TrySendError, Violation,
+};
+pub use kind::Kind;
+pub use queue::{Builder, Queue, DEFAULT_READY_TIMEOUT};
 pub use shmq_core::layout::{EndpointState, LayoutError};
-pub use shmq_core::spsc::{Stats, Violation};
-pub use shmq_core::wait::WaitStats;
-pub use wait::{WaitMode, DEFAULT_SPIN, PARK_SLICE};
+pub use shmq_core::wait::{WaitMode, WaitStats, DEFAULT_SPIN, PARK_SLICE};
+
+/// The README's examples, compiled and run as doctests.
+#[doc = include_str!("../../../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

@@ -60,29 +60,38 @@
 //! [`PARK_SLICE`](crate::PARK_SLICE). Nobody parked: a publication costs a compiler fence and
 //! one load (see `shmq_core::wait`).
 
-use crate::error::{Error, RecvTimeoutError, SendTimeoutError, TryRecvError, TrySendError};
+use crate::error::Error;
+use crate::kind::{self, private::Sealed, Kind};
 use crate::region::{Lock, Mapping};
-use crate::wait::{Futex, WaitMode};
-use crate::waiter::{self, Check, Endpoint};
-use bytemuck::{NoUninit, Pod};
-use shmq_core::layout::{Geometry, QueueKind};
-pub use shmq_core::mpmc::Stats;
+use shmq_core::layout::{Geometry, LayoutError, QueueKind};
 #[cfg(feature = "crash-points")]
 use shmq_core::mpmc::Step;
-use shmq_core::mpmc::{AttachError, Consumer, Peers, PopError, Producer, PushError};
+use shmq_core::mpmc::{AttachError, Consumer, Peers, Producer};
 use shmq_core::region::Region;
-use shmq_core::wait::Line;
-use std::mem::ManuallyDrop;
+use shmq_core::unstable::{any_live, role};
+use shmq_core::wait::Lines;
 use std::sync::Arc;
-use std::time::Duration;
 
-/// Default bound for [`Queue::open`] to wait for a creator to finish.
-pub const DEFAULT_READY_TIMEOUT: Duration = Duration::from_secs(1);
+pub use shmq_core::mpmc::Stats;
+
+/// The multi-producer multi-consumer kind (a marker type).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Mpmc;
+
+/// A handle to a named MPMC queue; see [`crate::Queue`].
+pub type Queue = crate::Queue<Mpmc>;
+/// Options for creating or opening an MPMC queue; see [`crate::Builder`].
+pub type Builder = crate::Builder<Mpmc>;
+/// A producer end of an MPMC queue (one of many); see [`crate::Sender`].
+pub type Sender = crate::Sender<Mpmc>;
+/// A consumer end of an MPMC queue (one of many, competing); see
+/// [`crate::Receiver`].
+pub type Receiver = crate::Receiver<Mpmc>;
 
 /// Geometry of a new MPMC queue.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Config {
-    /// Number of slots: a power of two in `2..=2^24`.
+    /// Number of slots: a power of two in `2..=2^22`.
     pub capacity: u32,
     /// Largest message in bytes, up to `2^24`.
     pub slot_size: u32,
@@ -101,107 +110,116 @@ impl Default for Config {
     }
 }
 
-/// Options for creating or opening a [`Queue`].
-#[derive(Clone, Debug)]
-pub struct Builder {
-    name: String,
-    config: Config,
-    persist: bool,
-    ready_timeout: Duration,
+/// Removes the queue `name` from `/dev/shm` (any kind; see
+/// [`crate::Queue::remove`]).
+///
+/// # Errors
+/// [`Error::InvalidName`]; [`Error::Io`] (`NotFound` if there is no such queue).
+///
+/// ```
+/// # let name = format!("shmq-doc-mpmc-remove-{}", std::process::id());
+/// let q = shmq::mpmc::Queue::builder(&name).persist(true).create()?;
+/// shmq::mpmc::remove(&name)?;
+/// # Ok::<(), shmq::Error>(())
+/// ```
+pub fn remove(name: &str) -> Result<(), Error> {
+    Queue::remove(name)
 }
 
 impl Builder {
-    /// Options for the queue called `name`, with [`Config::default`].
-    pub fn new(name: &str) -> Self {
-        Builder {
-            name: name.to_owned(),
-            config: Config::default(),
-            persist: false,
-            ready_timeout: DEFAULT_READY_TIMEOUT,
-        }
-    }
-    /// Sets the whole geometry.
-    pub fn config(mut self, config: Config) -> Self {
-        self.config = config;
-        self
-    }
-    /// Whether the created region outlives its creator's handles (as for SPSC).
-    pub fn persist(mut self, persist: bool) -> Self {
-        self.persist = persist;
-        self
-    }
-    /// How long [`Builder::open`] waits for a creator to finish initialising.
-    pub fn ready_timeout(mut self, timeout: Duration) -> Self {
-        self.ready_timeout = timeout;
-        self
-    }
-
-    /// Creates the queue: `/dev/shm/<name>`, exclusively, mode 0600.
+    /// Sets the most endpoints attached at once (`1..=1024`, default 16).
     ///
-    /// # Errors
-    /// As [`crate::spsc::Builder::create`]; [`Error::Layout`] also for an
-    /// endpoint limit outside `1..=1024`.
-    pub fn create(self) -> Result<Queue, Error> {
-        let c = self.config;
-        let geometry = Geometry::new_mpmc(c.capacity, c.slot_size, c.max_endpoints)?;
-        Ok(Queue::new(Mapping::create(
-            &self.name,
-            geometry,
-            self.persist,
-        )?))
+    /// ```
+    /// # let name = format!("shmq-doc-maxep-{}", std::process::id());
+    /// let q = shmq::mpmc::Queue::builder(&name).max_endpoints(2).create()?;
+    /// let (_a, _b) = (q.sender()?, q.receiver()?);
+    /// assert!(matches!(q.sender(), Err(shmq::Error::TableFull { max: 2 })));
+    /// # Ok::<(), shmq::Error>(())
+    /// ```
+    pub fn max_endpoints(self, max_endpoints: u32) -> Self {
+        let config = Config {
+            max_endpoints,
+            ..self.config_ref()
+        };
+        self.config(config)
     }
+}
 
-    /// Opens the existing MPMC queue and validates its header.
+impl Queue {
+    /// Most endpoints attached at once.
     ///
-    /// # Errors
-    /// As [`crate::spsc::Builder::open`] (an SPSC region is `Layout(Kind)`).
-    pub fn open(self) -> Result<Queue, Error> {
-        let mapping = Mapping::open_kind(&self.name, self.ready_timeout, QueueKind::Mpmc)?;
-        Ok(Queue::new(mapping))
+    /// ```
+    /// # let name = format!("shmq-doc-qmaxep-{}", std::process::id());
+    /// let q = shmq::mpmc::Queue::create(&name, Default::default())?;
+    /// assert_eq!(q.max_endpoints(), 16);
+    /// # Ok::<(), shmq::Error>(())
+    /// ```
+    pub fn max_endpoints(&self) -> usize {
+        self.mapping().geometry().endpoints() as usize
     }
 }
 
-/// The mapping, shared by the handle and its endpoints. Each endpoint locks
-/// its entry through an open file description of its own ([`Lock`]); none is
-/// ever taken on the handle's description, so a liveness check through it
-/// sees every endpoint's lock, in any process (after `fork()` too).
-#[derive(Debug)]
-struct Shared {
-    mapping: Arc<Mapping>,
-}
-
-impl Shared {
-    fn entry_byte(&self, e: usize) -> usize {
-        self.mapping.geometry().entry_offset(e)
+impl Sender {
+    /// The endpoint-table entry this sender holds.
+    ///
+    /// ```
+    /// # let name = format!("shmq-doc-sentry-{}", std::process::id());
+    /// let q = shmq::mpmc::Queue::create(&name, Default::default())?;
+    /// assert_eq!(q.sender()?.entry(), 0);
+    /// # Ok::<(), shmq::Error>(())
+    /// ```
+    pub fn entry(&self) -> usize {
+        self.core().entry()
     }
 }
 
-/// A handle to a named MPMC queue; endpoints are attached from it.
-#[derive(Debug, Clone)]
-pub struct Queue {
-    shared: Arc<Shared>,
+impl Receiver {
+    /// The endpoint-table entry this receiver holds.
+    ///
+    /// ```
+    /// # let name = format!("shmq-doc-rentry-{}", std::process::id());
+    /// let q = shmq::mpmc::Queue::create(&name, Default::default())?;
+    /// let tx = q.sender()?;
+    /// assert_eq!(q.receiver()?.entry(), 1);
+    /// # Ok::<(), shmq::Error>(())
+    /// ```
+    pub fn entry(&self) -> usize {
+        self.core().entry()
+    }
+}
+
+impl Kind for Mpmc {
+    type Config = Config;
+    type Stats = Stats;
 }
 
 /// The liveness oracle given to the core: an entry is dead when no open file
-/// description holds its lock.
+/// description holds its lock. The check goes through the mapping's own
+/// description, which never holds a lock (endpoints lock through
+/// descriptions of their own), so it sees every endpoint's lock, in any
+/// process, after `fork()` too.
 #[derive(Debug)]
 pub struct Liveness {
-    shared: Arc<Shared>,
+    mapping: Arc<Mapping>,
     #[cfg(feature = "crash-points")]
     crash: Option<(Step, u64)>,
     #[cfg(feature = "crash-points")]
-    done: std::cell::Cell<u64>,
+    done: std::sync::atomic::AtomicU64,
 }
 
 impl Liveness {
-    fn new(shared: Arc<Shared>) -> Self {
+    fn new(mapping: Arc<Mapping>) -> Self {
         Liveness {
-            shared,
+            mapping,
             #[cfg(feature = "crash-points")]
             crash: crash_plan(),
             #[cfg(feature = "crash-points")]
-            done: std::cell::Cell::new(0),
+            done: std::sync::atomic::AtomicU64::new(0),
         }
+    }
+
+    fn entry_byte(&self, e: usize) -> usize {
+        self.mapping.geometry().entry_offset(e)
     }
 }
 
@@ -222,32 +240,32 @@ fn crash_plan() -> Option<(Step, u64)> {
 }
 
 // SAFETY: an entry is reported dead only when no open file description
-// holds its OFD lock (the check goes through the handle's description, which
-// never holds one, so endpoints of this process count too), and the kernel
-// releases a lock only when its holder unlocked it, closed its description
-// or exited; an error counts as alive.
+// holds its OFD lock (the check goes through the mapping's description,
+// which never holds one, so endpoints of this process count too), and the
+// kernel releases a lock only when its holder unlocked it, closed its
+// description or exited; an error counts as alive.
 unsafe impl Peers for Liveness {
     fn is_dead(&self, entry: usize) -> bool {
-        if entry >= self.shared.mapping.geometry().endpoints() as usize {
+        if entry >= self.mapping.geometry().endpoints() as usize {
             return false;
         }
         // An error of the check counts as alive: never a wrong repair.
         !self
-            .shared
             .mapping
-            .byte_locked(self.shared.entry_byte(entry))
+            .byte_locked(self.entry_byte(entry))
             .unwrap_or(true)
     }
 
     #[cfg(feature = "crash-points")]
     fn halt(&self, step: Step) -> bool {
+        use std::sync::atomic::Ordering::Relaxed;
         if let Some((at, after)) = self.crash {
-            if at == step && self.done.get() == after {
+            if at == step && self.done.load(Relaxed) == after {
                 std::process::abort();
             }
         }
         if step == Step::Published {
-            self.done.set(self.done.get() + 1);
+            self.done.fetch_add(1, Relaxed);
         }
         false
     }
@@ -256,408 +274,108 @@ unsafe impl Peers for Liveness {
 /// An endpoint-table entry held by this endpoint (its lock, on a description
 /// of its own); released on drop.
 #[derive(Debug)]
-struct EntryGuard {
+pub struct EntryGuard {
     /// Keeps the mapping alive until the guard drops.
-    _shared: Arc<Shared>,
+    _mapping: Arc<Mapping>,
     lock: Lock,
 }
 
-impl EntryGuard {
-    /// Releases the entry's lock now (idempotent; dropping the lock does it
-    /// too). The mapping stays alive until the guard drops, so an endpoint
-    /// can unlock first and then wake sleeping peers, which then find it gone.
-    fn release(&mut self) {
-        self.lock.release();
-    }
-}
-
-impl Queue {
-    fn new(mapping: Arc<Mapping>) -> Self {
-        Queue {
-            shared: Arc::new(Shared { mapping }),
-        }
-    }
-
-    /// Creates the queue `name` with `config` (see [`Builder::create`]).
-    ///
-    /// # Errors
-    /// As [`Builder::create`].
-    pub fn create(name: &str, config: Config) -> Result<Self, Error> {
-        Builder::new(name).config(config).create()
-    }
-
-    /// Opens the existing queue `name` (see [`Builder::open`]).
-    ///
-    /// # Errors
-    /// As [`Builder::open`].
-    pub fn open(name: &str) -> Result<Self, Error> {
-        Builder::new(name).open()
-    }
-
-    /// Options for creating or opening the queue `name`.
-    pub fn builder(name: &str) -> Builder {
-        Builder::new(name)
-    }
-
-    /// Takes a free table entry (its lock first) and runs `attach` on it.
-    fn take_entry<T>(
-        &self,
-        attach: impl Fn(usize, Liveness) -> Result<T, AttachError>,
-    ) -> Result<(T, EntryGuard), Error> {
-        let s = &self.shared;
-        let n = s.mapping.geometry().endpoints() as usize;
-        let mut attached = None;
-        // Entries in order, on one new description; the kernel refuses an
-        // entry another endpoint (of any process, this one included) holds.
-        let lock = Lock::take_first(&s.mapping, (0..n).map(|e| s.entry_byte(e)), |e, _| {
-            match attach(e, Liveness::new(Arc::clone(s))) {
-                Ok(t) => {
-                    attached = Some(t);
-                    true
-                }
-                // Unresolved evidence of a dead endpoint: leave it, try the next.
-                Err(_) => false,
+/// Takes a free table entry (its lock first) and runs `attach` on it.
+fn take_entry<T>(
+    mapping: &Arc<Mapping>,
+    attach: impl Fn(usize, Liveness) -> Result<T, AttachError>,
+) -> Result<(T, EntryGuard), Error> {
+    let n = mapping.geometry().endpoints() as usize;
+    let byte = |e| mapping.geometry().entry_offset(e);
+    let mut attached = None;
+    // Entries in order, on one new description; the kernel refuses an entry
+    // another endpoint (of any process, this one included) holds.
+    let lock = Lock::take_first(mapping, (0..n).map(byte), |e, _| {
+        match attach(e, Liveness::new(Arc::clone(mapping))) {
+            Ok(t) => {
+                attached = Some(t);
+                true
             }
-        })?;
-        match (lock, attached) {
-            (Some(lock), Some(t)) => Ok((
-                t,
-                EntryGuard {
-                    _shared: Arc::clone(s),
-                    lock,
-                },
-            )),
-            _ => Err(Error::TableFull { max: n as u32 }),
+            // Unresolved evidence of a dead endpoint: leave it, try the next.
+            Err(_) => false,
         }
-    }
-
-    /// Attaches a sender.
-    ///
-    /// # Errors
-    /// [`Error::TableFull`] if every entry is taken; [`Error::Io`].
-    pub fn sender(&self) -> Result<Sender, Error> {
-        let region = self.shared.mapping.region();
-        let (producer, guard) = self.take_entry(|e, l| Producer::attach(region.clone(), e, l))?;
-        Ok(Sender {
-            producer: ManuallyDrop::new(producer),
-            guard,
-            full_polls: 0,
-            park: Futex::new(),
-            mode: WaitMode::default(),
-        })
-    }
-
-    /// Attaches a receiver.
-    ///
-    /// # Errors
-    /// As [`Queue::sender`].
-    pub fn receiver(&self) -> Result<Receiver, Error> {
-        let region = self.shared.mapping.region();
-        let (consumer, guard) = self.take_entry(|e, l| Consumer::attach(region.clone(), e, l))?;
-        Ok(Receiver {
-            consumer: ManuallyDrop::new(consumer),
-            guard,
-            empty_polls: 0,
-            park: Futex::new(),
-            mode: WaitMode::default(),
-        })
-    }
-
-    /// A snapshot of the queue's counters (informative: peers write them).
-    pub fn stats(&self) -> Stats {
-        Stats::read(&self.shared.mapping.region())
-    }
-    /// The queue's name.
-    pub fn name(&self) -> &str {
-        self.shared.mapping.name()
-    }
-    /// Number of slots.
-    pub fn capacity(&self) -> usize {
-        self.shared.mapping.geometry().capacity() as usize
-    }
-    /// Largest message, in bytes.
-    pub fn slot_size(&self) -> usize {
-        self.shared.mapping.geometry().slot_size() as usize
-    }
-    /// Most endpoints attached at once.
-    pub fn max_endpoints(&self) -> usize {
-        self.shared.mapping.geometry().endpoints() as usize
+    })?;
+    match (lock, attached) {
+        (Some(lock), Some(t)) => Ok((
+            t,
+            EntryGuard {
+                _mapping: Arc::clone(mapping),
+                lock,
+            },
+        )),
+        _ => Err(Error::TableFull { max: n as u32 }),
     }
 }
 
-/// A producer end of a [`Queue`] (one of many).
-#[derive(Debug)]
-pub struct Sender {
-    // Dropped by hand in `Drop`: detach, unlock, then wake.
-    producer: ManuallyDrop<Producer<Liveness>>,
-    guard: EntryGuard,
-    full_polls: u32,
-    park: Futex,
-    mode: WaitMode,
-}
+#[allow(private_interfaces)]
+impl Sealed for Mpmc {
+    type Producer = Producer<Liveness>;
+    type Consumer = Consumer<Liveness>;
+    type Guard = EntryGuard;
+    const KIND: QueueKind = QueueKind::Mpmc;
+    const SENDER_LINES: Lines = Lines::MPMC_SENDER;
+    const RECEIVER_LINES: Lines = Lines::MPMC_RECEIVER;
 
-impl Drop for Sender {
-    fn drop(&mut self) {
-        let region = self.producer.region().clone();
-        // SAFETY: `producer` is dropped exactly once, here, and not used after.
-        unsafe { ManuallyDrop::drop(&mut self.producer) };
-        // Detached and unlocked: receivers parked for data, woken now, find
-        // this sender gone (and, if it was the last, report `Disconnected`).
-        // The mapping lives until `guard` drops.
-        self.guard.release();
-        Line::MPMC_DATA.wake_on_close(&region, &self.park);
+    fn geometry(c: &Config) -> Result<Geometry, LayoutError> {
+        Geometry::new_mpmc(c.capacity, c.slot_size, c.max_endpoints)
     }
-}
-
-impl Sender {
-    /// Largest message, in bytes.
-    pub fn slot_size(&self) -> usize {
-        self.producer.slot_size()
+    fn set_capacity(c: &mut Config, capacity: u32) {
+        c.capacity = capacity;
     }
-    /// The endpoint-table entry this sender holds.
-    pub fn entry(&self) -> usize {
-        self.producer.entry()
+    fn set_slot_size(c: &mut Config, slot_size: u32) {
+        c.slot_size = slot_size;
     }
-    /// The violation that poisoned this sender, if any.
-    pub fn poisoned(&self) -> Option<shmq_core::spsc::Violation> {
-        self.producer.poisoned()
+    fn stats(region: &Region) -> Stats {
+        Stats::read(region)
     }
-    /// How [`Sender::send`] waits for room (default [`WaitMode::default`]).
-    pub fn wait_mode(&self) -> WaitMode {
-        self.mode
-    }
-    /// Sets how [`Sender::send`] waits for room.
-    pub fn set_wait_mode(&mut self, mode: WaitMode) {
-        self.mode = mode;
-    }
-    /// Enqueues `msg`, waiting as long as it takes: until a slot is free or
-    /// every receiver is gone. Same as [`Sender::send`] with `Duration::MAX`.
-    ///
-    /// # Errors
-    /// As [`Sender::send`], never `Timeout`.
-    pub fn send_blocking(&mut self, msg: &[u8]) -> Result<(), SendTimeoutError> {
-        waiter::wait(self, Duration::MAX, |p| p.try_push(msg))
-    }
-    /// Enqueues the bytes of `value`, waiting as long as it takes.
-    ///
-    /// # Errors
-    /// As [`Sender::send_blocking`].
-    pub fn send_value_blocking<T: NoUninit>(&mut self, value: &T) -> Result<(), SendTimeoutError> {
-        waiter::wait(self, Duration::MAX, |p| p.try_push_value(value))
+    fn len(region: &Region) -> usize {
+        let s = Stats::read(region);
+        kind::queued(s.claimed, s.taken, region.geometry().capacity())
     }
 
-    /// Enqueues `msg` if a slot is free.
-    ///
-    /// # Errors
-    /// [`TrySendError::Full`]; `Disconnected` if full and every receiver is
-    /// gone; `TooLarge`; `Poisoned`. Nothing is enqueued in each case.
-    #[inline]
-    pub fn try_send(&mut self, msg: &[u8]) -> Result<(), TrySendError> {
-        waiter::attempt(self, Check::Polls, |p| p.try_push(msg))
-    }
-    /// Enqueues the bytes of `value` as one message.
-    ///
-    /// # Errors
-    /// As [`Sender::try_send`].
-    #[inline]
-    pub fn try_send_value<T: NoUninit>(&mut self, value: &T) -> Result<(), TrySendError> {
-        waiter::attempt(self, Check::Polls, |p| p.try_push_value(value))
-    }
-    /// Enqueues a prefix of `items` with one claim; returns how many.
-    ///
-    /// # Errors
-    /// As [`Sender::try_send`] when none fits (`Ok(0)` for an empty slice).
-    pub fn send_slice<T: NoUninit>(&mut self, items: &[T]) -> Result<usize, TrySendError> {
-        waiter::attempt(self, Check::Polls, |p| p.push_slice(items))
-    }
-    /// Enqueues `msg`, waiting up to `timeout` (spinning, yielding, then
-    /// parking, as [`WaitMode`] says; a `timeout` too large for the clock
-    /// means no bound). A parked sender is woken by a receiver that frees a
-    /// slot or detaches; a receiver that died is noticed within about
-    /// [`PARK_SLICE`](crate::PARK_SLICE).
-    ///
-    /// # Errors
-    /// [`SendTimeoutError::Timeout`]; `Disconnected`; `TooLarge`; `Poisoned`.
-    pub fn send(&mut self, msg: &[u8], timeout: Duration) -> Result<(), SendTimeoutError> {
-        waiter::wait(self, timeout, |p| p.try_push(msg))
-    }
-    /// Enqueues the bytes of `value`, waiting up to `timeout`.
-    ///
-    /// # Errors
-    /// As [`Sender::send`].
-    pub fn send_value<T: NoUninit>(
-        &mut self,
-        value: &T,
-        timeout: Duration,
-    ) -> Result<(), SendTimeoutError> {
-        waiter::wait(self, timeout, |p| p.try_push_value(value))
-    }
-}
-
-impl Endpoint for Sender {
-    type Core = Producer<Liveness>;
-    type Error = PushError;
-    const NOTIFY: Line = Line::MPMC_DATA;
-    const PARK: Line = Line::MPMC_ROOM;
-    const RESET_ON_RETRY: bool = false;
-    const FAST_PATH: bool = false;
-    const UNREGISTER_ON_RECHECK: bool = false;
-    const WAKE_CHECKS: bool = true;
-
-    fn core(&mut self) -> &mut Producer<Liveness> {
-        &mut self.producer
-    }
-    fn region(&self) -> &Region {
-        self.producer.region()
-    }
-    fn park(&self) -> &Futex {
-        &self.park
-    }
-    fn polls(&mut self) -> &mut u32 {
-        &mut self.full_polls
-    }
-    fn mode(&self) -> WaitMode {
-        self.mode
-    }
-    /// Every receiver is gone (a lock check, only when `due`).
-    fn peer_gone(&self, due: bool) -> bool {
-        let p = &self.producer;
-        due && p.consumer_ever() && !p.consumer_alive()
-    }
-}
-
-/// A consumer end of a [`Queue`] (one of many, competing).
-#[derive(Debug)]
-pub struct Receiver {
-    // Dropped by hand in `Drop`, as in `Sender`.
-    consumer: ManuallyDrop<Consumer<Liveness>>,
-    guard: EntryGuard,
-    empty_polls: u32,
-    park: Futex,
-    mode: WaitMode,
-}
-
-impl Drop for Receiver {
-    fn drop(&mut self) {
-        let region = self.consumer.region().clone();
-        // SAFETY: `consumer` is dropped exactly once, here, and not used after.
-        unsafe { ManuallyDrop::drop(&mut self.consumer) };
-        self.guard.release();
-        Line::MPMC_ROOM.wake_on_close(&region, &self.park);
-    }
-}
-
-impl Receiver {
-    /// Largest message, in bytes.
-    pub fn slot_size(&self) -> usize {
-        self.consumer.slot_size()
-    }
-    /// The endpoint-table entry this receiver holds.
-    pub fn entry(&self) -> usize {
-        self.consumer.entry()
-    }
-    /// The violation that poisoned this receiver, if any.
-    pub fn poisoned(&self) -> Option<shmq_core::spsc::Violation> {
-        self.consumer.poisoned()
-    }
-    /// How [`Receiver::recv`] waits for a message (default [`WaitMode::default`]).
-    pub fn wait_mode(&self) -> WaitMode {
-        self.mode
-    }
-    /// Sets how [`Receiver::recv`] waits for a message.
-    pub fn set_wait_mode(&mut self, mode: WaitMode) {
-        self.mode = mode;
-    }
-    /// Dequeues one message into `buf`, waiting as long as it takes: until
-    /// one arrives or every sender is gone and the queue drained.
-    ///
-    /// # Errors
-    /// As [`Receiver::recv`], never `Timeout`.
-    pub fn recv_blocking(&mut self, buf: &mut [u8]) -> Result<usize, RecvTimeoutError> {
-        waiter::wait(self, Duration::MAX, |c| c.try_pop(buf))
-    }
-    /// Dequeues one `T`, waiting as long as it takes.
-    ///
-    /// # Errors
-    /// As [`Receiver::recv_blocking`].
-    pub fn recv_value_blocking<T: Pod>(&mut self) -> Result<T, RecvTimeoutError> {
-        waiter::wait(self, Duration::MAX, |c| c.try_pop_value::<T>())
+    fn attach_sender(mapping: &Arc<Mapping>) -> Result<(Self::Producer, EntryGuard), Error> {
+        let region = mapping.region();
+        take_entry(mapping, |e, l| Producer::attach(region.clone(), e, l))
     }
 
-    /// Dequeues one message into `buf`, returning its length.
-    ///
-    /// # Errors
-    /// [`TryRecvError::Empty`]; `Disconnected` once drained with no sender
-    /// left; `Size` (the message stays queued); `Poisoned`.
-    #[inline]
-    pub fn try_recv(&mut self, buf: &mut [u8]) -> Result<usize, TryRecvError> {
-        waiter::attempt(self, Check::Polls, |c| c.try_pop(buf))
+    fn attach_receiver(mapping: &Arc<Mapping>) -> Result<(Self::Consumer, EntryGuard), Error> {
+        let region = mapping.region();
+        take_entry(mapping, |e, l| Consumer::attach(region.clone(), e, l))
     }
-    /// Dequeues one message of exactly `size_of::<T>()` bytes.
-    ///
-    /// # Errors
-    /// As [`Receiver::try_recv`].
-    #[inline]
-    pub fn try_recv_value<T: Pod>(&mut self) -> Result<T, TryRecvError> {
-        waiter::attempt(self, Check::Polls, |c| c.try_pop_value::<T>())
-    }
-    /// Dequeues up to `out.len()` messages with one claim; returns how many.
-    ///
-    /// # Errors
-    /// As [`Receiver::try_recv`] when none is taken (`Ok(0)` for empty `out`).
-    pub fn recv_slice<T: Pod>(&mut self, out: &mut [T]) -> Result<usize, TryRecvError> {
-        waiter::attempt(self, Check::Polls, |c| c.pop_slice(out))
-    }
-    /// Dequeues one message, waiting up to `timeout` (spinning, yielding,
-    /// then parking, as [`WaitMode`] says). A parked receiver is woken by a
-    /// send or by a sender detaching; a sender that died is noticed within
-    /// about [`PARK_SLICE`](crate::PARK_SLICE).
-    ///
-    /// # Errors
-    /// [`RecvTimeoutError::Timeout`]; `Disconnected`; `Size`; `Poisoned`.
-    pub fn recv(&mut self, buf: &mut [u8], timeout: Duration) -> Result<usize, RecvTimeoutError> {
-        waiter::wait(self, timeout, |c| c.try_pop(buf))
-    }
-    /// Dequeues one `T`, waiting up to `timeout`.
-    ///
-    /// # Errors
-    /// As [`Receiver::recv`].
-    pub fn recv_value<T: Pod>(&mut self, timeout: Duration) -> Result<T, RecvTimeoutError> {
-        waiter::wait(self, timeout, |c| c.try_pop_value::<T>())
-    }
-}
 
-impl Endpoint for Receiver {
-    type Core = Consumer<Liveness>;
-    type Error = PopError;
-    const NOTIFY: Line = Line::MPMC_ROOM;
-    const PARK: Line = Line::MPMC_DATA;
-    const RESET_ON_RETRY: bool = false;
-    const FAST_PATH: bool = false;
-    const UNREGISTER_ON_RECHECK: bool = false;
-    const WAKE_CHECKS: bool = true;
+    fn release(guard: &mut EntryGuard) {
+        guard.lock.release();
+    }
 
-    fn core(&mut self) -> &mut Consumer<Liveness> {
-        &mut self.consumer
+    fn alive(mapping: &Arc<Mapping>, sender: bool) -> bool {
+        let which = if sender {
+            role::PRODUCER
+        } else {
+            role::CONSUMER
+        };
+        any_live(
+            &mapping.region(),
+            which,
+            &Liveness::new(Arc::clone(mapping)),
+        )
     }
-    fn region(&self) -> &Region {
-        self.consumer.region()
+
+    /// Every receiver is gone (a lock check per entry, only when `due`).
+    fn receivers_gone(core: &Self::Producer, _guard: &EntryGuard, due: bool) -> bool {
+        due && core.consumer_ever() && !core.consumer_alive()
     }
-    fn park(&self) -> &Futex {
-        &self.park
-    }
-    fn polls(&mut self) -> &mut u32 {
-        &mut self.empty_polls
-    }
-    fn mode(&self) -> WaitMode {
-        self.mode
-    }
-    /// Every sender is gone (a lock check, only when `due`). What they
-    /// committed is visible to the retry: the Acquire load of each entry's
-    /// role pairs with its Release store on detach; a kernel lock release
-    /// orders like one. Repairs of dead producers' claims happen inside `op`.
-    fn peer_gone(&self, due: bool) -> bool {
-        let c = &self.consumer;
-        due && c.producer_ever() && !c.producer_alive()
+
+    /// Every sender is gone (a lock check per entry, only when `due`). What
+    /// they committed is visible to the retry: the Acquire load of each
+    /// entry's role pairs with its Release store on detach; a kernel lock
+    /// release orders like one. Repairs of dead senders' claims happen
+    /// inside the operation.
+    fn senders_gone(core: &Self::Consumer, _guard: &EntryGuard, due: bool) -> bool {
+        due && core.producer_ever() && !core.producer_alive()
     }
 }

@@ -1,6 +1,6 @@
 //! The owner of a mapped region: backing file, mapping and validated geometry.
 //!
-//! A [`Mapping`] is shared (`Arc`) by the [`crate::spsc::Queue`] handle and every
+//! A [`Mapping`] is shared (`Arc`) by the [`crate::Queue`] handle and every
 //! endpoint built from it, so the bytes stay mapped while any of them lives;
 //! that is what makes handing out [`shmq_core::region::Region`]s sound.
 //!
@@ -36,8 +36,8 @@ pub(crate) struct Mapping {
 /// The byte of the backing file whose OFD write lock is the role.
 fn lock_byte(role: Role) -> usize {
     match role {
-        Role::Producer => offset::PRODUCER_LINE,
-        Role::Consumer => offset::CONSUMER_LINE,
+        Role::Sender => offset::PRODUCER_LINE,
+        Role::Receiver => offset::CONSUMER_LINE,
     }
 }
 
@@ -81,13 +81,8 @@ impl Mapping {
         }))
     }
 
-    /// Opens and validates the existing region `name`, waiting up to
-    /// `ready_timeout` for its creator to finish initialising it.
-    pub(crate) fn open(name: &str, ready_timeout: Duration) -> Result<Arc<Self>, Error> {
-        Self::open_kind(name, ready_timeout, QueueKind::Spsc)
-    }
-
-    /// As [`Mapping::open`], for a region of queue kind `kind`.
+    /// Opens and validates the existing region `name` of queue kind `kind`,
+    /// waiting up to `ready_timeout` for its creator to finish initialising it.
     pub(crate) fn open_kind(
         name: &str,
         ready_timeout: Duration,
@@ -294,7 +289,7 @@ impl Drop for Mapping {
 /// A role held through an open file description of its own ([`Lock`]);
 /// released on drop.
 #[derive(Debug)]
-pub(crate) struct RoleGuard {
+pub struct RoleGuard {
     mapping: Arc<Mapping>,
     role: Role,
     lock: Lock,
@@ -309,8 +304,8 @@ impl RoleGuard {
     /// Whether the *other* role is held by a live endpoint.
     pub(crate) fn peer_alive(&self) -> bool {
         let peer = match self.role {
-            Role::Producer => Role::Consumer,
-            Role::Consumer => Role::Producer,
+            Role::Sender => Role::Receiver,
+            Role::Receiver => Role::Sender,
         };
         self.mapping.role_alive(peer)
     }

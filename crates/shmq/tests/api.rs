@@ -79,7 +79,7 @@ fn too_large_and_size_errors_keep_the_queue_intact() {
         Err(SendTimeoutError::TooLarge { len: 9, max: 8 })
     );
     assert_eq!(
-        tx.send_slice(&[[0u8; 16]]),
+        tx.try_send_slice(&[[0u8; 16]]),
         Err(TrySendError::TooLarge { len: 16, max: 8 })
     );
     tx.try_send(b"12345678").unwrap();
@@ -116,17 +116,17 @@ fn slices() {
     let q = queue(8, 8);
     let (mut tx, mut rx) = (q.sender().unwrap(), q.receiver().unwrap());
     let items: Vec<u32> = (0..12).collect();
-    assert_eq!(tx.send_slice(&items), Ok(8));
-    assert_eq!(tx.send_slice(&items[8..]), Err(TrySendError::Full));
-    assert_eq!(tx.send_slice::<u32>(&[]), Ok(0));
+    assert_eq!(tx.try_send_slice(&items), Ok(8));
+    assert_eq!(tx.try_send_slice(&items[8..]), Err(TrySendError::Full));
+    assert_eq!(tx.try_send_slice::<u32>(&[]), Ok(0));
     let mut out = [0u32; 5];
-    assert_eq!(rx.recv_slice(&mut out), Ok(5));
+    assert_eq!(rx.try_recv_slice(&mut out), Ok(5));
     assert_eq!(out, [0, 1, 2, 3, 4]);
-    assert_eq!(tx.send_slice(&items[8..]), Ok(4));
+    assert_eq!(tx.try_send_slice(&items[8..]), Ok(4));
     let mut out = [0u32; 16];
-    assert_eq!(rx.recv_slice(&mut out), Ok(7));
+    assert_eq!(rx.try_recv_slice(&mut out), Ok(7));
     assert_eq!(&out[..7], &[5, 6, 7, 8, 9, 10, 11]);
-    assert_eq!(rx.recv_slice(&mut out), Err(TryRecvError::Empty));
+    assert_eq!(rx.try_recv_slice(&mut out), Err(TryRecvError::Empty));
 }
 
 #[test]
@@ -134,10 +134,10 @@ fn second_endpoint_through_same_handle_is_role_taken() {
     let q = queue(4, 8);
     let tx = q.sender().unwrap();
     let rx = q.receiver().unwrap();
-    assert!(matches!(q.sender(), Err(Error::RoleTaken(Role::Producer))));
+    assert!(matches!(q.sender(), Err(Error::RoleTaken(Role::Sender))));
     assert!(matches!(
         q.receiver(),
-        Err(Error::RoleTaken(Role::Consumer))
+        Err(Error::RoleTaken(Role::Receiver))
     ));
     drop(tx);
     drop(rx);
@@ -153,11 +153,11 @@ fn second_endpoint_through_another_handle_is_role_taken() {
     let rx = other.receiver().unwrap();
     assert!(matches!(
         other.sender(),
-        Err(Error::RoleTaken(Role::Producer))
+        Err(Error::RoleTaken(Role::Sender))
     ));
     assert!(matches!(
         q.receiver(),
-        Err(Error::RoleTaken(Role::Consumer))
+        Err(Error::RoleTaken(Role::Receiver))
     ));
     drop(tx);
     drop(rx);

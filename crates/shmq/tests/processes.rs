@@ -55,7 +55,7 @@ fn roles_are_exclusive_across_processes() {
     match role().as_deref() {
         Some("try-sender") => {
             let q = open_child_queue();
-            assert!(matches!(q.sender(), Err(Error::RoleTaken(Role::Producer))));
+            assert!(matches!(q.sender(), Err(Error::RoleTaken(Role::Sender))));
             // The other role is free.
             let _rx = q.receiver().unwrap();
             return;
@@ -91,12 +91,12 @@ fn roles_are_exclusive_across_processes() {
 
     let mut holder = spawn(TEST, "hold-sender", &env);
     assert!(holder.wait_line("HOLDING", CALL).is_some());
-    assert!(matches!(q.sender(), Err(Error::RoleTaken(Role::Producer))));
+    assert!(matches!(q.sender(), Err(Error::RoleTaken(Role::Sender))));
     holder.kill("");
     // The kernel released the dead holder's lock; its state word still says attached.
     assert_eq!(q.stats().producer, EndpointState::Attached);
     let _tx = q.sender().unwrap();
-    assert!(matches!(q.sender(), Err(Error::RoleTaken(Role::Producer))));
+    assert!(matches!(q.sender(), Err(Error::RoleTaken(Role::Sender))));
 }
 
 #[test]
@@ -580,7 +580,7 @@ fn hostile_peer_causes_only_typed_errors() {
                         SendTimeoutError::Poisoned(v) => TrySendError::Poisoned(v),
                         other => panic!("send: {other}"),
                     }),
-                    2 => s.send_slice(&[round; 3]),
+                    2 => s.try_send_slice(&[round; 3]),
                     _ => s.try_send_value(&u64::from(round)).map(|()| 1),
                 };
                 match outcome {
@@ -604,7 +604,7 @@ fn hostile_peer_causes_only_typed_errors() {
                         RecvTimeoutError::Poisoned(v) => TryRecvError::Poisoned(v),
                         other => panic!("recv: {other}"),
                     }),
-                    2 => r.recv_slice(&mut [0u32; 3]),
+                    2 => r.try_recv_slice(&mut [0u32; 3]),
                     _ => r.try_recv_value::<u64>().map(|_| 8),
                 };
                 match outcome {

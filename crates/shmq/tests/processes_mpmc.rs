@@ -45,10 +45,10 @@ fn produce() {
     while seq < count {
         if batch {
             let items: Vec<[u64; 2]> = (seq..count.min(seq + 8)).map(|s| [id, s]).collect();
-            match tx.send_slice(&items) {
+            match tx.try_send_slice(&items) {
                 Ok(n) => seq += n as u64,
                 Err(TrySendError::Full) => std::thread::yield_now(),
-                Err(e) => panic!("send_slice: {e}"),
+                Err(e) => panic!("try_send_slice: {e}"),
             }
         } else {
             tx.send_value(&[id, seq], CALL).unwrap();
@@ -62,7 +62,7 @@ fn produce() {
 
 /// Child consumer: receives until Disconnected; VERBOSE=1 prints `GOT p s`
 /// per message, otherwise writes all `[p, s]` pairs to the file OUT; BATCH=1
-/// uses `recv_slice`.
+/// uses `try_recv_slice`.
 fn consume() {
     let q = open_child();
     let mut rx = q.receiver().unwrap();
@@ -75,11 +75,11 @@ fn consume() {
         assert!(Instant::now() < deadline, "consumer never disconnected");
         if batch {
             let mut buf = [[0u64; 2]; 16];
-            match rx.recv_slice(&mut buf) {
+            match rx.try_recv_slice(&mut buf) {
                 Ok(n) => got.extend_from_slice(&buf[..n]),
                 Err(shmq::TryRecvError::Empty) => std::thread::yield_now(),
                 Err(shmq::TryRecvError::Disconnected) => break,
-                Err(e) => panic!("recv_slice: {e}"),
+                Err(e) => panic!("try_recv_slice: {e}"),
             }
             continue;
         }

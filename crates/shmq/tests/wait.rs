@@ -87,7 +87,10 @@ fn parked_receiver_wakes_for_message() {
     // found it registered (and sent a wake) is the scheduler's choice. What
     // the protocol guarantees: the message arrives, and no wake without a
     // registration.
-    assert!(w.consumer_sleeps >= 1 && w.data_wakes <= w.consumer_sleeps, "{w:?}");
+    assert!(
+        w.consumer_sleeps >= 1 && w.data_wakes <= w.consumer_sleeps,
+        "{w:?}"
+    );
     child.kill("");
 }
 

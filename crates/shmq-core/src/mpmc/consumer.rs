@@ -7,9 +7,9 @@ use super::{
 };
 use crate::layout::offset;
 use crate::region::Region;
-use crate::sync::{fence, Index, Ordering};
+use crate::sync::{fence, AtomicBool, Index, Ordering};
 use bytemuck::Pod;
-use core::cell::Cell;
+
 use core::mem::size_of;
 
 /// One consumer of an MPMC ring, holding endpoint-table entry `entry`.
@@ -25,7 +25,7 @@ pub struct Consumer<P: Peers> {
     peers: P,
     poisoned: Option<Violation>,
     /// See `Producer::halted`.
-    halted: Cell<bool>,
+    halted: AtomicBool,
 }
 
 /// How the caller wants the length of the next message checked.
@@ -80,7 +80,7 @@ impl<P: Peers> Consumer<P> {
             slot_size: g.slot_size() as usize,
             peers,
             poisoned: None,
-            halted: Cell::new(false),
+            halted: AtomicBool::new(false),
         })
     }
 
@@ -109,7 +109,7 @@ impl<P: Peers> Consumer<P> {
     fn stop(&self, step: Step) -> bool {
         let halt = self.peers.halt(step);
         if halt {
-            self.halted.set(true);
+            self.halted.store(true, Ordering::Relaxed);
         }
         halt
     }
@@ -381,7 +381,7 @@ impl<P: Peers> Consumer<P> {
 
 impl<P: Peers> Drop for Consumer<P> {
     fn drop(&mut self) {
-        if !self.halted.get() {
+        if !self.halted.load(Ordering::Relaxed) {
             detach_entry(&self.region, self.entry);
         }
     }

@@ -7,9 +7,9 @@ use super::{
 };
 use crate::layout::{offset, EndpointState};
 use crate::region::Region;
-use crate::sync::{fence, Index, Ordering};
+use crate::sync::{fence, AtomicBool, Index, Ordering};
 use bytemuck::NoUninit;
-use core::cell::Cell;
+
 use core::mem::size_of;
 
 /// One producer of an MPMC ring, holding endpoint-table entry `entry`.
@@ -28,7 +28,7 @@ pub struct Producer<P: Peers> {
     poisoned: Option<Violation>,
     /// Set when the test hook halted an operation: the endpoint is "dead"
     /// and its drop must leave the table entry as a killed process would.
-    halted: Cell<bool>,
+    halted: AtomicBool,
 }
 
 /// What one claim attempt found.
@@ -60,7 +60,7 @@ impl<P: Peers> Producer<P> {
             slot_size: g.slot_size() as usize,
             peers,
             poisoned: None,
-            halted: Cell::new(false),
+            halted: AtomicBool::new(false),
         })
     }
 
@@ -93,7 +93,7 @@ impl<P: Peers> Producer<P> {
     fn stop(&self, step: Step) -> bool {
         let halt = self.peers.halt(step);
         if halt {
-            self.halted.set(true);
+            self.halted.store(true, Ordering::Relaxed);
         }
         halt
     }
@@ -330,7 +330,7 @@ impl<P: Peers> Producer<P> {
 
 impl<P: Peers> Drop for Producer<P> {
     fn drop(&mut self) {
-        if !self.halted.get() {
+        if !self.halted.load(Ordering::Relaxed) {
             detach_entry(&self.region, self.entry);
         }
     }

@@ -5,10 +5,12 @@ use core::fmt;
 
 /// A state of the shared region that an honest peer cannot produce.
 ///
+/// Exhaustive on purpose (as [`PushError`] and [`PopError`]): the platform
+/// crate maps every variant, so a new one must fail to compile there.
+///
 /// Detecting one poisons the endpoint: every later call returns the same
 /// violation. Nothing is read from or written to a slot after that.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[non_exhaustive]
 pub enum Violation {
     /// The stamp at the consumer's position was neither "full" nor "empty".
     Stamp {
@@ -69,7 +71,6 @@ impl core::error::Error for Violation {}
 
 /// Why a push did not enqueue.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[non_exhaustive]
 pub enum PushError {
     /// No free slot; nothing was written.
     Full,
@@ -100,7 +101,6 @@ impl core::error::Error for PushError {}
 
 /// Why a pop returned no message.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[non_exhaustive]
 pub enum PopError {
     /// No committed message; nothing was consumed.
     Empty,

@@ -1,4 +1,5 @@
-//! The operating-system layer: named shared-memory files and role locks.
+//! The operating-system layer: named shared-memory files, role locks,
+//! futexes and barriers. Every system call of the crate is made here.
 //!
 //! One backend per OS, chosen at compile time (the memmap2 pattern). Only
 //! Linux is implemented: the role locks are open-file-description locks
@@ -8,6 +9,8 @@
 mod linux;
 #[cfg(target_os = "linux")]
 pub(crate) use linux::*;
+#[cfg(target_os = "linux")]
+pub(crate) mod futex;
 
 #[cfg(not(target_os = "linux"))]
 compile_error!(

@@ -1,0 +1,122 @@
+//! The two endpoint traits every queue kind implements: one [`SendEnd`] and
+//! one [`RecvEnd`] per kind, so the platform crate writes its `Sender` and
+//! `Receiver` (and their waiting loop, [`crate::wait::wait`]) once for all
+//! kinds.
+//!
+//! The methods delegate to each kind's inherent methods, which document the
+//! exact semantics (what a full/empty ring, a too-long message or a
+//! poisoned region gives).
+
+use crate::mpmc::{self, Peers};
+use crate::region::Region;
+use crate::spsc::{self, PopError, PushError, Violation};
+use bytemuck::{NoUninit, Pod};
+
+/// The sending end of a queue kind.
+pub trait SendEnd {
+    /// The shared region.
+    fn region(&self) -> &Region;
+    /// The violation that poisoned this end, if any.
+    fn poisoned(&self) -> Option<Violation>;
+    /// Enqueues `msg` (`0..=slot_size` bytes) if there is room.
+    ///
+    /// # Errors
+    /// `Full`, `TooLarge`, `Poisoned`; nothing is enqueued.
+    fn try_push(&mut self, msg: &[u8]) -> Result<(), PushError>;
+    /// Enqueues the bytes of `value` as one message.
+    ///
+    /// # Errors
+    /// As [`SendEnd::try_push`].
+    fn try_push_value<T: NoUninit>(&mut self, value: &T) -> Result<(), PushError>;
+    /// Enqueues a prefix of `items`, one message each, published together;
+    /// returns how many (`Ok(0)` only for an empty slice).
+    ///
+    /// # Errors
+    /// As [`SendEnd::try_push`] when not one item fits.
+    fn push_slice<T: NoUninit>(&mut self, items: &[T]) -> Result<usize, PushError>;
+}
+
+/// The receiving end of a queue kind.
+pub trait RecvEnd {
+    /// The shared region.
+    fn region(&self) -> &Region;
+    /// The violation that poisoned this end, if any.
+    fn poisoned(&self) -> Option<Violation>;
+    /// Dequeues one message into `buf`, returning its length.
+    ///
+    /// # Errors
+    /// `Empty`, `Size` (the message stays queued), `Poisoned`.
+    fn try_pop(&mut self, buf: &mut [u8]) -> Result<usize, PopError>;
+    /// Dequeues one message of exactly `size_of::<T>()` bytes as a `T`.
+    ///
+    /// # Errors
+    /// As [`RecvEnd::try_pop`]; `Size` for another length.
+    fn try_pop_value<T: Pod>(&mut self) -> Result<T, PopError>;
+    /// Dequeues up to `out.len()` messages of `size_of::<T>()` bytes each;
+    /// returns how many (`Ok(0)` only for an empty `out`).
+    ///
+    /// # Errors
+    /// As [`RecvEnd::try_pop`] when none could be taken.
+    fn pop_slice<T: Pod>(&mut self, out: &mut [T]) -> Result<usize, PopError>;
+}
+
+/// Implements [`SendEnd`] by delegating to the kind's inherent methods.
+macro_rules! send_end {
+    ($ty:ty $(, $p:ident)?) => {
+        impl$(<$p: Peers>)? SendEnd for $ty {
+            #[inline]
+            fn region(&self) -> &Region {
+                <$ty>::region(self)
+            }
+            #[inline]
+            fn poisoned(&self) -> Option<Violation> {
+                <$ty>::poisoned(self)
+            }
+            #[inline]
+            fn try_push(&mut self, msg: &[u8]) -> Result<(), PushError> {
+                <$ty>::try_push(self, msg)
+            }
+            #[inline]
+            fn try_push_value<T: NoUninit>(&mut self, value: &T) -> Result<(), PushError> {
+                <$ty>::try_push_value(self, value)
+            }
+            #[inline]
+            fn push_slice<T: NoUninit>(&mut self, items: &[T]) -> Result<usize, PushError> {
+                <$ty>::push_slice(self, items)
+            }
+        }
+    };
+}
+
+/// Implements [`RecvEnd`] by delegating to the kind's inherent methods.
+macro_rules! recv_end {
+    ($ty:ty $(, $p:ident)?) => {
+        impl$(<$p: Peers>)? RecvEnd for $ty {
+            #[inline]
+            fn region(&self) -> &Region {
+                <$ty>::region(self)
+            }
+            #[inline]
+            fn poisoned(&self) -> Option<Violation> {
+                <$ty>::poisoned(self)
+            }
+            #[inline]
+            fn try_pop(&mut self, buf: &mut [u8]) -> Result<usize, PopError> {
+                <$ty>::try_pop(self, buf)
+            }
+            #[inline]
+            fn try_pop_value<T: Pod>(&mut self) -> Result<T, PopError> {
+                <$ty>::try_pop_value(self)
+            }
+            #[inline]
+            fn pop_slice<T: Pod>(&mut self, out: &mut [T]) -> Result<usize, PopError> {
+                <$ty>::pop_slice(self, out)
+            }
+        }
+    };
+}
+
+send_end!(spsc::Producer);
+recv_end!(spsc::Consumer);
+send_end!(mpmc::Producer<P>, P);
+recv_end!(mpmc::Consumer<P>, P);
