@@ -272,10 +272,14 @@ impl EntryGuard {
 }
 
 impl Queue {
-    fn new(mapping: Arc<Mapping>) -> Self {
+    pub(crate) fn new(mapping: Arc<Mapping>) -> Self {
         Queue {
             shared: Arc::new(Shared { mapping }),
         }
+    }
+
+    pub(crate) fn mapping(&self) -> &Arc<Mapping> {
+        &self.shared.mapping
     }
 
     /// Creates the queue `name` with `config` (see [`Builder::create`]).

@@ -205,7 +205,7 @@ impl Builder {
 /// all its endpoints are gone (unless [`Builder::persist`]).
 #[derive(Debug)]
 pub struct Queue {
-    mapping: Arc<Mapping>,
+    pub(crate) mapping: Arc<Mapping>,
 }
 
 impl Queue {
