@@ -279,6 +279,22 @@ fn unsealed_descriptors_are_refused() {
 }
 
 #[test]
+fn sealed_hugetlb_memfd_is_refused() {
+    use rustix::fs::{MemfdFlags, SealFlags};
+    let flags = MemfdFlags::CLOEXEC | MemfdFlags::ALLOW_SEALING | MemfdFlags::HUGETLB;
+    let Ok(fd) = rustix::fs::memfd_create("huge", flags) else {
+        eprintln!("sealed_hugetlb_memfd_is_refused: no hugetlbfs memfds here; skipped");
+        return;
+    };
+    rustix::fs::fcntl_add_seals(&fd, SealFlags::SHRINK | SealFlags::GROW | SealFlags::SEAL)
+        .unwrap();
+    match spsc::Queue::from_fd(fd) {
+        Err(Error::Io(e)) => assert_eq!(e.kind(), std::io::ErrorKind::InvalidInput, "{e}"),
+        other => panic!("expected InvalidInput, got {other:?}"),
+    }
+}
+
+#[test]
 fn other_descriptors_are_refused() {
     // Not a regular file.
     let (a, _b) = UnixStream::pair().unwrap();

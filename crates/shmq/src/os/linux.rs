@@ -1,4 +1,5 @@
-//! Linux: regions are files in `/dev/shm`, roles are OFD byte-range locks.
+//! Linux: regions are files in `/dev/shm` or sealed memfds (handed over Unix
+//! sockets with `SCM_RIGHTS`), roles are OFD byte-range locks.
 //!
 //! Every check on the backing file is made with `fstat` on the descriptor we
 //! opened (never on the path, which a peer could swap), and the path is opened
@@ -241,20 +242,32 @@ pub(crate) fn seal(fd: impl AsFd) -> Result<(), Error> {
 }
 
 /// [`Error::Unsealed`] unless `fd`'s file carries every one of
-/// [`required_seals`]. A file that cannot be sealed (not a memfd) has none.
+/// [`required_seals`] (a file that cannot be sealed, not a memfd, has none);
+/// [`Error::Io`] (`InvalidInput`) for a sealed file outside shmem (hugetlbfs).
 pub(crate) fn check_seals(fd: impl AsFd) -> Result<(), Error> {
-    let seals = match rustix::fs::fcntl_get_seals(fd) {
+    let seals = match rustix::fs::fcntl_get_seals(&fd) {
         Ok(seals) => seals,
         Err(Errno::INVAL) => SealFlags::empty(),
         Err(e) => return Err(Error::Io(e.into())),
     };
-    if seals.contains(required_seals()) {
-        Ok(())
-    } else {
-        Err(Error::Unsealed {
+    if !seals.contains(required_seals()) {
+        return Err(Error::Unsealed {
             seals: seals.bits(),
-        })
+        });
     }
+    // Only shmem and hugetlbfs files can carry seals. A hugetlbfs memfd's
+    // pages come from a separate pool that may run dry: refuse it.
+    let fs = rustix::fs::fstatfs(&fd).map_err(io::Error::from)?;
+    if fs.f_type as i64 != libc::TMPFS_MAGIC as i64 {
+        return Err(Error::Io(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!(
+                "a sealed region must be an ordinary memfd (file system magic {:#x})",
+                fs.f_type
+            ),
+        )));
+    }
+    Ok(())
 }
 
 /// The one data byte that carries a descriptor over a socket (a stream

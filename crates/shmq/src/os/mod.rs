@@ -1,4 +1,5 @@
-//! The operating-system layer: named shared-memory files and role locks.
+//! The operating-system layer: named shared-memory files, sealed memfds and
+//! descriptor passing, and role locks.
 //!
 //! One backend per OS, chosen at compile time (the memmap2 pattern). Only
 //! Linux is implemented: the role locks are open-file-description locks
