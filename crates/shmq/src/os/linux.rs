@@ -258,7 +258,10 @@ pub(crate) fn check_seals(fd: impl AsFd) -> Result<(), Error> {
     // Only shmem and hugetlbfs files can carry seals. A hugetlbfs memfd's
     // pages come from a separate pool that may run dry: refuse it.
     let fs = rustix::fs::fstatfs(&fd).map_err(io::Error::from)?;
-    if fs.f_type as i64 != libc::TMPFS_MAGIC as i64 {
+    // `f_type` is an i64 here, an i32 or u32 on other targets.
+    #[allow(clippy::unnecessary_cast)]
+    let magic = fs.f_type as i64;
+    if magic != TMPFS_MAGIC {
         return Err(Error::Io(io::Error::new(
             io::ErrorKind::InvalidInput,
             format!(
@@ -269,6 +272,10 @@ pub(crate) fn check_seals(fd: impl AsFd) -> Result<(), Error> {
     }
     Ok(())
 }
+
+/// `statfs` magic of tmpfs, which the kernel's internal shmem mount (home
+/// of every memfd but hugetlbfs ones) reports.
+const TMPFS_MAGIC: i64 = 0x0102_1994;
 
 /// The one data byte that carries a descriptor over a socket (a stream
 /// socket carries ancillary data only with at least one byte of data).
