@@ -180,7 +180,16 @@ impl spsc::Queue {
     /// # Errors
     /// [`Error::Io`] from [`recv_fd`]; then as [`from_fd`](spsc::Queue::from_fd).
     ///
-    /// See the [module example](crate::anonymous).
+    /// ```
+    /// use shmq::spsc::Queue;
+    /// use std::os::unix::net::UnixStream;
+    /// use std::time::Duration;
+    /// let (a, b) = UnixStream::pair()?;
+    /// b.set_read_timeout(Some(Duration::from_secs(5)))?; // bound the wait
+    /// Queue::create_anonymous(Default::default())?.send_to(&a)?;
+    /// assert_eq!(Queue::recv_from(&b)?.slot_size(), 64);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn recv_from(socket: impl AsFd) -> Result<Self, Error> {
         Self::from_fd(os::recv_fd(socket)?)
     }
@@ -189,9 +198,18 @@ impl spsc::Queue {
     /// socket `socket`, as a new open file description ([`share_fd`](spsc::Queue::share_fd)).
     ///
     /// # Errors
-    /// [`Error::Io`] from opening the description or from `sendmsg`.
+    /// [`Error::Io`] from opening the description or from `sendmsg`
+    /// (`EPIPE` if the other end is closed).
     ///
-    /// See the [module example](crate::anonymous).
+    /// ```
+    /// use std::os::unix::net::UnixStream;
+    /// let (a, b) = UnixStream::pair()?;
+    /// let q = shmq::spsc::Queue::create_anonymous(Default::default())?;
+    /// q.send_to(&a)?;
+    /// drop(b);
+    /// assert!(q.send_to(&a).is_err());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn send_to(&self, socket: impl AsFd) -> Result<(), Error> {
         Ok(os::send_fd(socket, self.share_fd()?)?)
     }
@@ -304,7 +322,13 @@ impl mpmc::Queue {
     /// # Errors
     /// As [`spsc::Queue::send_to`].
     ///
-    /// See [`recv_from`](mpmc::Queue::recv_from) for an example.
+    /// ```
+    /// use shmq::mpmc::Queue;
+    /// let (a, b) = std::os::unix::net::UnixStream::pair()?;
+    /// Queue::create_anonymous(Default::default())?.send_to(&a)?;
+    /// assert_eq!(Queue::recv_from(&b)?.capacity(), 1024);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn send_to(&self, socket: impl AsFd) -> Result<(), Error> {
         Ok(os::send_fd(socket, self.share_fd()?)?)
     }
@@ -315,7 +339,14 @@ impl mpmc::Queue {
     /// # Errors
     /// As [`spsc::Queue::share_fd`].
     ///
-    /// See [`from_fd`](mpmc::Queue::from_fd) for an example.
+    /// ```
+    /// use shmq::mpmc::Queue;
+    /// let q = Queue::create_anonymous(Default::default())?;
+    /// let other = Queue::from_fd(q.share_fd()?)?;
+    /// other.sender()?.try_send(b"x").unwrap();
+    /// assert_eq!(q.receiver()?.try_recv(&mut [0u8; 8]), Ok(1));
+    /// # Ok::<(), shmq::Error>(())
+    /// ```
     pub fn share_fd(&self) -> Result<OwnedFd, Error> {
         self.mapping().new_description()
     }
