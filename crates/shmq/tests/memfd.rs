@@ -22,7 +22,7 @@ const SOCK_ENV: &str = "SHMQ_TEST_SOCK";
 /// Environment variable carrying a child's sender id.
 const ID_ENV: &str = "SHMQ_TEST_ID";
 /// Messages each child sender sends.
-const MESSAGES: u64 = if cfg!(miri) { 10 } else { 2000 };
+const MESSAGES: u64 = 2000;
 
 /// A listening abstract Unix socket, and its name for the children.
 fn listen() -> (UnixListener, String) {
