@@ -119,8 +119,10 @@ pub enum Error {
         /// How long `open` waited.
         waited: Duration,
     },
-    /// The backing file is not owned by this user or is writable by group or others.
-    #[error("region file has owner uid {owner} and mode {mode:#o}; expected uid {expected} and no group/other write permission")]
+    /// The backing file is not owned by this user, grants any permission to
+    /// group or others, or has the setuid, setgid or sticky bit: a region file
+    /// must be owner-only (created `0600`).
+    #[error("region file has owner uid {owner} and mode {mode:#o}; expected uid {expected}, no group/other permission and no setuid/setgid/sticky bit")]
     Permissions {
         /// Owner uid of the file.
         owner: u32,
@@ -129,9 +131,27 @@ pub enum Error {
         /// The effective uid of this process.
         expected: u32,
     },
-    /// The name refers to a symbolic link, directory, FIFO or other non-regular file.
+    /// The name refers to a symbolic link, directory, FIFO, socket or other
+    /// non-regular file (which is never opened for reading or writing).
     #[error("region is not a regular file")]
     NotRegularFile,
+    /// Opening the backing file would block: another process holds a lease
+    /// (`F_SETLEASE`) on it and did not give it up within the ready timeout.
+    /// `open` never waits for a lease break (which the kernel lets last
+    /// `/proc/sys/fs/lease-break-time`, 45 s by default).
+    #[error("region file is leased by another process; gave up after {waited:?}")]
+    Busy {
+        /// How long `open` retried.
+        waited: Duration,
+    },
+    /// A file descriptor handed over as a sealed region lacks a seal it must
+    /// have: `F_SEAL_SHRINK`, `F_SEAL_GROW` and `F_SEAL_SEAL` (see
+    /// [`crate::anonymous`]).
+    #[error("region file descriptor is not sealed against resizing (seals {seals:#x})")]
+    Unsealed {
+        /// The seals it has (`F_GET_SEALS`; 0 if it cannot have any).
+        seals: u32,
+    },
     /// Another endpoint (in this or another process) holds the role.
     #[error("the {0} role is taken")]
     RoleTaken(Role),

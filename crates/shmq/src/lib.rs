@@ -41,6 +41,7 @@
 //! ```
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+pub mod anonymous;
 mod endpoint;
 mod error;
 mod kind;

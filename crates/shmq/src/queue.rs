@@ -171,6 +171,8 @@ impl<K: Kind> Builder<K> {
     /// [`Error::InvalidName`]; [`Error::Io`] (`NotFound` if there is no such
     /// queue); [`Error::NotRegularFile`], [`Error::Permissions`];
     /// [`Error::NotReady`] if it is not initialised within the ready timeout;
+    /// [`Error::Busy`] if the file stayed leased by another process (opening
+    /// never blocks on it) for the ready timeout;
     /// [`Error::Layout`] naming the first invalid header field (`Kind` for a
     /// queue of another kind).
     ///
@@ -388,7 +390,8 @@ impl<K: Kind> Queue<K> {
         K::stats(&self.mapping.region())
     }
 
-    /// The queue's name.
+    /// The queue's name (empty for an anonymous region, see
+    /// [`Queue::create_anonymous`]).
     ///
     /// ```
     /// # let name = format!("shmq-doc-name-{}", std::process::id());
@@ -495,6 +498,14 @@ impl<K: Kind> Queue<K> {
     /// ```
     pub fn has_receiver(&self) -> bool {
         K::alive(&self.mapping, false)
+    }
+
+    /// A handle over `mapping`, whose header was validated for kind `K`.
+    pub(crate) fn from_mapping(mapping: Arc<Mapping>) -> Self {
+        Queue {
+            mapping,
+            kind: PhantomData,
+        }
     }
 
     /// The mapping (kind-specific methods use it).

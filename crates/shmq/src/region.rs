@@ -27,10 +27,22 @@ pub(crate) struct Mapping {
     fd: OwnedFd,
     /// Validated by `layout::validate` over `map` (or computed by the creator).
     geometry: Geometry,
-    name: String,
+    backing: Backing,
     info: FileInfo,
-    /// Remove the name when the last handle goes (creator, not persisted).
-    unlink_on_drop: bool,
+}
+
+/// What a [`Mapping`]'s file is.
+#[derive(Debug)]
+enum Backing {
+    /// `/dev/shm/<name>`, owner-only (checked on every open).
+    Named {
+        name: String,
+        /// Remove the name when the last handle goes (creator, not persisted).
+        unlink_on_drop: bool,
+    },
+    /// A file without a name, known by descriptor only: a sealed memfd (see
+    /// [`crate::anonymous`]), or whatever `from_fd_unsealed` was given.
+    Anonymous,
 }
 
 /// The byte of the backing file whose OFD write lock is the role.
@@ -75,10 +87,70 @@ impl Mapping {
             map,
             fd,
             geometry,
-            name: name.to_owned(),
+            backing: Backing::Named {
+                name: name.to_owned(),
+                unlink_on_drop: !persist,
+            },
             info,
-            unlink_on_drop: !persist,
         }))
+    }
+
+    /// Creates, sizes, maps and initialises a new region in a memfd, then
+    /// seals it against shrinking and growing (`F_SEAL_SHRINK | F_SEAL_GROW |
+    /// F_SEAL_SEAL`), so that no holder of the descriptor can ever truncate it
+    /// under a mapping.
+    pub(crate) fn create_anonymous(geometry: Geometry) -> Result<Arc<Self>, Error> {
+        let fd = os::memfd()?;
+        let info = os::check_regular(&fd)?;
+        let len = geometry.total_size();
+        os::set_len(&fd, len as u64)?;
+        let map = map(&fd, len)?;
+        let pid = rustix::process::getpid().as_raw_nonzero().get() as u32;
+        // SAFETY: `map` is a fresh page-aligned read/write mapping of exactly
+        // `geometry.total_size()` bytes that lives until the end of this call;
+        // the memfd has not been handed to anyone, so nothing else maps it.
+        unsafe { layout::init(map.as_mut_ptr(), &geometry, pid) };
+        os::seal(&fd)?;
+        let info = FileInfo {
+            size: len as u64,
+            ..info
+        };
+        Ok(Arc::new(Mapping {
+            map,
+            fd,
+            geometry,
+            backing: Backing::Anonymous,
+            info,
+        }))
+    }
+
+    /// Maps the region open as `fd` (handed over by another process) and
+    /// validates its header. With `sealed`, the file must carry the seals
+    /// [`Mapping::create_anonymous`] sets ([`Error::Unsealed`] otherwise).
+    ///
+    /// `fd` itself is closed: the handle uses an open file description of its
+    /// own, opened through `/proc/self/fd`, so it shares none with the sender
+    /// (a lock the sender took through `fd` is seen like any other).
+    pub(crate) fn from_fd(fd: OwnedFd, kind: QueueKind, sealed: bool) -> Result<Arc<Self>, Error> {
+        let info = os::check_regular(&fd)?;
+        if sealed {
+            os::check_seals(&fd)?;
+        }
+        let fd = os::reopen_memfd(&fd, &info)?;
+        let info = os::check_regular(&fd)?;
+        match Self::try_map(&fd, info.size, kind)? {
+            Ok((map, geometry)) => Ok(Arc::new(Mapping {
+                map,
+                fd,
+                geometry,
+                backing: Backing::Anonymous,
+                info,
+            })),
+            Err(LayoutError::NotReady) => Err(Error::NotReady {
+                waited: Duration::ZERO,
+            }),
+            Err(e) => Err(Error::Layout(e)),
+        }
     }
 
     /// Opens and validates the existing region `name` of queue kind `kind`,
@@ -89,40 +161,42 @@ impl Mapping {
         kind: QueueKind,
     ) -> Result<Arc<Self>, Error> {
         os::validate_name(name)?;
-        let (fd, _) = os::open(name)?;
-        let start = Instant::now();
-        let mut pause = Duration::from_micros(20);
+        // One bound for both waits: a lease on the file (the open would
+        // block; it fails at once instead, and is retried), then the creator.
+        let mut backoff = Backoff::new(ready_timeout);
+        let fd = loop {
+            match os::open(name) {
+                Err(Error::Busy { .. }) => {
+                    backoff.pause().map_err(|waited| Error::Busy { waited })?;
+                }
+                other => break other?.0,
+            }
+        };
         loop {
             // Re-check the file on every attempt: its size changes while the
             // creator is between its exclusive create and `ftruncate`.
             let info = os::check_file(&fd)?;
-            let attempt = Self::try_map(&fd, info.size, kind)?;
-            let error = match attempt {
+            match Self::try_map(&fd, info.size, kind)? {
                 Ok((map, geometry)) => {
                     return Ok(Arc::new(Mapping {
                         map,
                         fd,
                         geometry,
-                        name: name.to_owned(),
+                        backing: Backing::Named {
+                            name: name.to_owned(),
+                            unlink_on_drop: false,
+                        },
                         info,
-                        unlink_on_drop: false,
                     }))
                 }
-                Err(e) => e,
-            };
-            let waited = start.elapsed();
-            let retry = matches!(error, LayoutError::NotReady | LayoutError::TooSmall { .. });
-            if !retry {
-                return Err(Error::Layout(error));
+                Err(e @ (LayoutError::NotReady | LayoutError::TooSmall { .. })) => {
+                    backoff.pause().map_err(|waited| match e {
+                        LayoutError::NotReady => Error::NotReady { waited },
+                        other => Error::Layout(other),
+                    })?;
+                }
+                Err(e) => return Err(Error::Layout(e)),
             }
-            if waited >= ready_timeout {
-                return Err(match error {
-                    LayoutError::NotReady => Error::NotReady { waited },
-                    other => Error::Layout(other),
-                });
-            }
-            std::thread::sleep(pause.min(ready_timeout - waited));
-            pause = (pause * 2).min(Duration::from_millis(1));
         }
     }
 
@@ -169,15 +243,22 @@ impl Mapping {
         &self.geometry
     }
 
-    /// The region's name.
+    /// The region's name (empty for an anonymous region).
     pub(crate) fn name(&self) -> &str {
-        &self.name
+        match &self.backing {
+            Backing::Named { name, .. } => name,
+            Backing::Anonymous => "",
+        }
     }
 
     /// A new open file description of the backing file, for one endpoint's
-    /// lock (see [`Lock`]).
+    /// lock (see [`Lock`]) or to hand the region to another process. Never
+    /// blocks.
     pub(crate) fn new_description(&self) -> Result<OwnedFd, Error> {
-        os::reopen(&self.fd, &self.name, &self.info)
+        match &self.backing {
+            Backing::Named { name, .. } => os::reopen(&self.fd, Some(name), &self.info),
+            Backing::Anonymous => os::reopen_memfd(&self.fd, &self.info),
+        }
     }
 
     /// Whether an endpoint (of any process, this one included) holds a lock
@@ -279,10 +360,44 @@ impl Drop for Lock {
 
 impl Drop for Mapping {
     fn drop(&mut self) {
-        if self.unlink_on_drop {
+        if let Backing::Named {
+            name,
+            unlink_on_drop: true,
+        } = &self.backing
+        {
             // Nothing to report to from a destructor; `remove` can retry.
-            let _ = os::unlink_if_same(&self.name, &self.info);
+            let _ = os::unlink_if_same(name, &self.info);
         }
+    }
+}
+
+/// The pause between attempts of a bounded wait (20 µs, doubling up to
+/// 1 ms), and its bound.
+#[derive(Debug)]
+struct Backoff {
+    start: Instant,
+    timeout: Duration,
+    pause: Duration,
+}
+
+impl Backoff {
+    fn new(timeout: Duration) -> Self {
+        Backoff {
+            start: Instant::now(),
+            timeout,
+            pause: Duration::from_micros(20),
+        }
+    }
+
+    /// Sleeps before the next attempt; `Err(waited)` once the bound has passed.
+    fn pause(&mut self) -> Result<(), Duration> {
+        let waited = self.start.elapsed();
+        if waited >= self.timeout {
+            return Err(waited);
+        }
+        std::thread::sleep(self.pause.min(self.timeout - waited));
+        self.pause = (self.pause * 2).min(Duration::from_millis(1));
+        Ok(())
     }
 }
 

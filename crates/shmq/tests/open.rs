@@ -229,24 +229,65 @@ fn dropping_a_creator_spares_a_recreated_name() {
     assert_eq!(Queue::open(&name).unwrap().capacity(), 4);
 }
 
+fn open_mode(mode: u32) -> Result<Queue, Error> {
+    let name = persisted("perm");
+    std::fs::set_permissions(shm_path(&name), std::fs::Permissions::from_mode(mode)).unwrap();
+    let result = Queue::open(&name);
+    cleanup(&name);
+    result
+}
+
 #[test]
-fn group_or_other_writable_is_refused() {
-    for mode in [0o666, 0o620, 0o602] {
-        let name = persisted("perm");
-        std::fs::set_permissions(shm_path(&name), std::fs::Permissions::from_mode(mode)).unwrap();
-        let result = Queue::open(&name);
-        cleanup(&name);
-        match result {
+fn any_group_or_other_permission_is_refused() {
+    // Read bits matter as much as write bits: a reader sees all traffic and
+    // can hold read locks (`F_RDLCK` needs only read access) on role bytes.
+    for mode in [
+        0o666, 0o620, 0o602, 0o644, 0o640, 0o604, 0o610, 0o601, 0o660, 0o606,
+    ] {
+        match open_mode(mode) {
             Err(Error::Permissions { mode: found, .. }) => assert_eq!(found, mode),
             other => panic!("expected Permissions for {mode:o}, got {other:?}"),
         }
     }
-    // Read bits for others are not a risk to us.
-    let name = persisted("perm-read");
-    std::fs::set_permissions(shm_path(&name), std::fs::Permissions::from_mode(0o644)).unwrap();
+}
+
+#[test]
+fn setuid_setgid_and_sticky_bits_are_refused() {
+    for mode in [0o4600, 0o2600, 0o1600, 0o6600] {
+        match open_mode(mode) {
+            Err(Error::Permissions { mode: found, .. }) => assert_eq!(found, mode),
+            other => panic!("expected Permissions for {mode:o}, got {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn owner_only_modes_are_accepted() {
+    for mode in [0o600, 0o700] {
+        let result = open_mode(mode);
+        assert!(result.is_ok(), "{mode:o}: {result:?}");
+    }
+}
+
+#[test]
+fn foreign_owner_is_refused() {
+    // Only root can give a file away; as another user, chown fails with EPERM
+    // and there is nothing to test.
+    if !rustix::process::geteuid().is_root() {
+        eprintln!("foreign_owner_is_refused: not root, cannot chown; skipped");
+        return;
+    }
+    let name = persisted("owner");
+    let nobody = rustix::process::Uid::from_raw(65534);
+    rustix::fs::chown(shm_path(&name), Some(nobody), None).unwrap();
     let result = Queue::open(&name);
     cleanup(&name);
-    assert!(result.is_ok(), "{result:?}");
+    match result {
+        Err(Error::Permissions {
+            owner, expected, ..
+        }) => assert_eq!((owner, expected), (65534, 0)),
+        other => panic!("expected Permissions, got {other:?}"),
+    }
 }
 
 #[test]
@@ -265,23 +306,51 @@ fn symlink_is_refused() {
     }
 }
 
+/// Opens `name` on a thread and waits for the result under a watchdog (a
+/// liveness bound against a hang, not a speed claim).
+fn open_watched(name: &str) -> Result<Queue, Error> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let owned = name.to_owned();
+    std::thread::spawn(move || {
+        let _ = tx.send(open_short(&owned));
+    });
+    rx.recv_timeout(SHORT + Duration::from_secs(10))
+        .unwrap_or_else(|_| panic!("open of {name} did not return"))
+}
+
 #[test]
-fn directory_and_fifo_are_refused() {
+fn directory_is_not_a_regular_file() {
     let dir = unique_name("dir");
     std::fs::create_dir(shm_path(&dir)).unwrap();
-    let result = Queue::open(&dir);
+    let result = open_watched(&dir);
     std::fs::remove_dir(shm_path(&dir)).unwrap();
-    // open(O_RDWR) of a directory fails with EISDIR before fstat can look.
-    assert!(matches!(result, Err(Error::Io(_))), "{result:?}");
+    assert!(matches!(result, Err(Error::NotRegularFile)), "{result:?}");
+}
 
+#[test]
+fn fifo_is_not_a_regular_file() {
     let fifo = unique_name("fifo");
-    let status = std::process::Command::new("mkfifo")
-        .arg(shm_path(&fifo))
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let result = Queue::open(&fifo);
+    rustix::fs::mknodat(
+        rustix::fs::CWD,
+        shm_path(&fifo),
+        rustix::fs::FileType::Fifo,
+        rustix::fs::Mode::from_raw_mode(0o600),
+        0,
+    )
+    .unwrap();
+    let result = open_watched(&fifo);
     cleanup(&fifo);
+    assert!(matches!(result, Err(Error::NotRegularFile)), "{result:?}");
+}
+
+#[test]
+fn socket_is_not_a_regular_file() {
+    let sock = unique_name("sock");
+    let listener = std::os::unix::net::UnixListener::bind(shm_path(&sock)).unwrap();
+    std::fs::set_permissions(shm_path(&sock), std::fs::Permissions::from_mode(0o600)).unwrap();
+    let result = open_watched(&sock);
+    drop(listener);
+    cleanup(&sock);
     assert!(matches!(result, Err(Error::NotRegularFile)), "{result:?}");
 }
 

@@ -1,15 +1,22 @@
-//! Linux: regions are files in `/dev/shm`, roles are OFD byte-range locks.
+//! Linux: regions are files in `/dev/shm` or sealed memfds (handed over Unix
+//! sockets with `SCM_RIGHTS`), roles are OFD byte-range locks.
 //!
 //! Every check on the backing file is made with `fstat` on the descriptor we
 //! opened (never on the path, which a peer could swap), and the path is opened
 //! with `O_NOFOLLOW` so that a symbolic link planted under the name is refused.
 
 use crate::error::Error;
-use rustix::fs::{AtFlags, FileType, Mode, OFlags, CWD};
+use rustix::fs::{AtFlags, FileType, MemfdFlags, Mode, OFlags, SealFlags, CWD};
 use rustix::io::Errno;
-use std::io;
+use rustix::net::{
+    RecvAncillaryBuffer, RecvAncillaryMessage, RecvFlags, ReturnFlags, SendAncillaryBuffer,
+    SendAncillaryMessage, SendFlags,
+};
+use std::io::{self, IoSlice, IoSliceMut};
+use std::mem::MaybeUninit;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::path::PathBuf;
+use std::time::Duration;
 
 /// Directory holding named regions (what glibc's `shm_open` uses).
 pub(crate) const SHM_DIR: &str = "/dev/shm";
@@ -58,11 +65,24 @@ pub(crate) struct FileInfo {
     pub(crate) ino: u64,
 }
 
-/// Creates `/dev/shm/<name>` exclusively, mode 0600, and checks it.
+/// Flags of every open of a region file for use: `O_NONBLOCK` makes an open
+/// that would wait for a lease break fail with `EWOULDBLOCK` instead (it has
+/// no other effect on a regular file).
+fn use_flags() -> OFlags {
+    OFlags::CLOEXEC | OFlags::RDWR | OFlags::NONBLOCK
+}
+
+/// Creates `/dev/shm/<name>` exclusively, mode 0600 whatever the umask, and
+/// checks it.
 pub(crate) fn create(name: &str) -> Result<(OwnedFd, FileInfo), Error> {
-    let flags = OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC | OFlags::RDWR;
+    let flags = OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | use_flags();
     let fd = rustix::fs::open(path(name), flags, Mode::from_raw_mode(0o600)).map_err(open_error)?;
-    match check_file(&fd) {
+    // The umask may have cleared bits of the 0600 asked for (0400 under
+    // umask 0277, 0000 under 0777), which would lock out our own re-opens.
+    let checked = rustix::fs::fchmod(&fd, Mode::from_raw_mode(0o600))
+        .map_err(|e| Error::Io(e.into()))
+        .and_then(|()| check_file(&fd));
+    match checked {
         Ok(info) => Ok((fd, info)),
         Err(e) => {
             // We made this file: do not leave it behind to block the name.
@@ -72,29 +92,35 @@ pub(crate) fn create(name: &str) -> Result<(OwnedFd, FileInfo), Error> {
     }
 }
 
-/// Opens the existing `/dev/shm/<name>` (never following a symlink) and checks it.
+/// Opens the existing `/dev/shm/<name>` and checks it, never blocking.
+///
+/// The name is first opened with `O_PATH | O_NOFOLLOW`, which opens nothing
+/// for I/O (no FIFO or device open, no lease break) and, for a symbolic link,
+/// yields the link itself; only after `fstat` found an owner-only regular
+/// file is that very file opened for reading and writing, through
+/// `/proc/self/fd` (see [`reopen`]). [`Error::Busy`] (with `waited` zero)
+/// if another process holds a lease on it: the caller decides whether to retry.
 pub(crate) fn open(name: &str) -> Result<(OwnedFd, FileInfo), Error> {
-    let flags = OFlags::NOFOLLOW | OFlags::CLOEXEC | OFlags::RDWR;
-    let fd = rustix::fs::open(path(name), flags, Mode::empty()).map_err(open_error)?;
-    let info = check_file(&fd)?;
+    let flags = OFlags::PATH | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+    let handle = rustix::fs::open(path(name), flags, Mode::empty()).map_err(open_error)?;
+    let info = check_file(&handle)?;
+    let fd = reopen(&handle, Some(name), &info)?;
     Ok((fd, info))
 }
 
-/// Opens a new open file description of the file open as `fd`, checked
-/// like [`open`] and required to be the same file (`info`'s device and inode).
+/// Opens a new open file description of the file open as `fd` (which may be
+/// an `O_PATH` descriptor), checked like [`open`] and required to be the same
+/// file (`info`'s device and inode). Never blocks: [`Error::Busy`] if the
+/// open would wait for a lease break.
 ///
 /// Through `/proc/self/fd/<fd>`, which names exactly the file `fd` refers to
 /// even after its name was removed or replaced (the "magic link" must be
 /// followed, so no `O_NOFOLLOW` there; the dev/ino check confirms the result).
 /// Without `/proc`, by `name` under `/dev/shm` with `O_NOFOLLOW`; a name that
-/// now refers to another file is an error.
-pub(crate) fn reopen(fd: impl AsFd, name: &str, info: &FileInfo) -> Result<OwnedFd, Error> {
-    use std::os::fd::AsRawFd;
-    let proc_path = format!("/proc/self/fd/{}", fd.as_fd().as_raw_fd());
-    let new = match rustix::fs::open(proc_path, OFlags::CLOEXEC | OFlags::RDWR, Mode::empty()) {
-        Ok(new) => new,
-        Err(_) => open(name)?.0,
-    };
+/// now refers to another file is an error. A region without a name (a
+/// memfd, `name` `None`) needs `/proc`.
+pub(crate) fn reopen(fd: impl AsFd, name: Option<&str>, info: &FileInfo) -> Result<OwnedFd, Error> {
+    let new = reopen_unchecked(fd, name)?;
     let now = check_file(&new)?;
     if (now.dev, now.ino) != (info.dev, info.ino) {
         return Err(Error::Io(io::Error::other(
@@ -104,37 +130,225 @@ pub(crate) fn reopen(fd: impl AsFd, name: &str, info: &FileInfo) -> Result<Owned
     Ok(new)
 }
 
-fn open_error(e: Errno) -> Error {
-    // O_NOFOLLOW makes open fail with ELOOP when the name is a symbolic link.
-    if e == Errno::LOOP {
-        Error::NotRegularFile
-    } else {
-        Error::Io(e.into())
+/// As [`reopen`], without the owner and mode checks (for a memfd, whose
+/// identity is the descriptor rather than a name: see [`check_regular`]).
+pub(crate) fn reopen_memfd(fd: impl AsFd, info: &FileInfo) -> Result<OwnedFd, Error> {
+    let new = reopen_unchecked(fd, None)?;
+    let now = check_regular(&new)?;
+    if (now.dev, now.ino) != (info.dev, info.ino) {
+        return Err(Error::Io(io::Error::other(
+            "/proc/self/fd gave another file than the region's",
+        )));
+    }
+    Ok(new)
+}
+
+fn reopen_unchecked(fd: impl AsFd, name: Option<&str>) -> Result<OwnedFd, Error> {
+    let proc_path = format!("/proc/self/fd/{}", fd.as_fd().as_raw_fd());
+    match rustix::fs::open(proc_path, use_flags(), Mode::empty()) {
+        Ok(new) => Ok(new),
+        // No /proc: fall back to the name, if there is one.
+        Err(Errno::NOENT) => match name {
+            Some(name) => {
+                rustix::fs::open(path(name), OFlags::NOFOLLOW | use_flags(), Mode::empty())
+                    .map_err(open_error)
+            }
+            None => Err(Error::Io(io::Error::other(
+                "cannot open a region without a name again: /proc/self/fd is not available",
+            ))),
+        },
+        Err(e) => Err(open_error(e)),
     }
 }
 
-/// `fstat` checks: a regular file, owned by our effective uid, with no group
-/// or other write permission.
-pub(crate) fn check_file(fd: impl AsFd) -> Result<FileInfo, Error> {
-    let st = rustix::fs::fstat(fd).map_err(io::Error::from)?;
-    if FileType::from_raw_mode(st.st_mode) != FileType::RegularFile {
-        return Err(Error::NotRegularFile);
+fn open_error(e: Errno) -> Error {
+    match e {
+        // O_NOFOLLOW makes open fail with ELOOP when the name is a symbolic
+        // link; a directory opened for writing fails with EISDIR, a socket
+        // with ENXIO. (The `O_PATH` open of [`open`] meets none of these: it
+        // refuses each one after `fstat`.)
+        Errno::LOOP | Errno::ISDIR | Errno::NXIO => Error::NotRegularFile,
+        // O_NONBLOCK: the open would wait for a lease to be broken.
+        Errno::WOULDBLOCK => Error::Busy {
+            waited: Duration::ZERO,
+        },
+        e => Error::Io(e.into()),
     }
+}
+
+/// `fstat` checks of a named region: a regular file, owned by our effective
+/// uid, with no permission for group or others and no setuid, setgid or
+/// sticky bit (mode `0600`, or `0700`, `0400`, ...: owner bits only).
+pub(crate) fn check_file(fd: impl AsFd) -> Result<FileInfo, Error> {
+    let (st, info) = stat_regular(fd)?;
     let expected = rustix::process::geteuid().as_raw();
     let mode = st.st_mode & 0o7777;
-    if st.st_uid != expected || mode & 0o022 != 0 {
+    if st.st_uid != expected || mode & !0o700 != 0 {
         return Err(Error::Permissions {
             owner: st.st_uid,
             mode,
             expected,
         });
     }
-    Ok(FileInfo {
+    Ok(info)
+}
+
+/// `fstat` check of a file handed over as a descriptor: a regular file. Its
+/// owner and mode are not checked: a memfd has no name through which another
+/// user could open it, and its sender may be another user.
+pub(crate) fn check_regular(fd: impl AsFd) -> Result<FileInfo, Error> {
+    Ok(stat_regular(fd)?.1)
+}
+
+fn stat_regular(fd: impl AsFd) -> Result<(rustix::fs::Stat, FileInfo), Error> {
+    let st = rustix::fs::fstat(fd).map_err(io::Error::from)?;
+    if FileType::from_raw_mode(st.st_mode) != FileType::RegularFile {
+        return Err(Error::NotRegularFile);
+    }
+    let info = FileInfo {
         // A negative size is impossible for a regular file; treat it as empty.
         size: u64::try_from(st.st_size).unwrap_or(0),
         dev: st.st_dev,
         ino: st.st_ino,
-    })
+    };
+    Ok((st, info))
+}
+
+// Anonymous regions: memfds, sealed against resizing, handed over a Unix
+// socket.
+
+/// The seals an anonymous region must carry: it can neither shrink (which
+/// would turn a peer's touch of the lost pages into `SIGBUS`) nor grow, and
+/// the set cannot change any more.
+fn required_seals() -> SealFlags {
+    SealFlags::SHRINK | SealFlags::GROW | SealFlags::SEAL
+}
+
+/// A new, empty memfd that allows sealing, closed on exec. Not executable
+/// where the kernel can say so (`MFD_NOEXEC_SEAL`, Linux 6.3).
+pub(crate) fn memfd() -> Result<OwnedFd, Error> {
+    let flags = MemfdFlags::CLOEXEC | MemfdFlags::ALLOW_SEALING;
+    match rustix::fs::memfd_create("shmq", flags | MemfdFlags::NOEXEC_SEAL) {
+        Ok(fd) => Ok(fd),
+        // Older kernels do not know the flag.
+        Err(Errno::INVAL) => Ok(rustix::fs::memfd_create("shmq", flags).map_err(io::Error::from)?),
+        Err(e) => Err(Error::Io(e.into())),
+    }
+}
+
+/// Adds [`required_seals`] to the memfd `fd`.
+pub(crate) fn seal(fd: impl AsFd) -> Result<(), Error> {
+    Ok(rustix::fs::fcntl_add_seals(fd, required_seals()).map_err(io::Error::from)?)
+}
+
+/// [`Error::Unsealed`] unless `fd`'s file carries every one of
+/// [`required_seals`] (a file that cannot be sealed, not a memfd, has none);
+/// [`Error::Io`] (`InvalidInput`) for a sealed file outside shmem (hugetlbfs).
+pub(crate) fn check_seals(fd: impl AsFd) -> Result<(), Error> {
+    let seals = match rustix::fs::fcntl_get_seals(&fd) {
+        Ok(seals) => seals,
+        Err(Errno::INVAL) => SealFlags::empty(),
+        Err(e) => return Err(Error::Io(e.into())),
+    };
+    if !seals.contains(required_seals()) {
+        return Err(Error::Unsealed {
+            seals: seals.bits(),
+        });
+    }
+    // Only shmem and hugetlbfs files can carry seals. A hugetlbfs memfd's
+    // pages come from a separate pool that may run dry: refuse it.
+    let fs = rustix::fs::fstatfs(&fd).map_err(io::Error::from)?;
+    // `f_type` is an i64 here, an i32 or u32 on other targets.
+    #[allow(clippy::unnecessary_cast)]
+    let magic = fs.f_type as i64;
+    if magic != TMPFS_MAGIC {
+        return Err(Error::Io(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!(
+                "a sealed region must be an ordinary memfd (file system magic {:#x})",
+                fs.f_type
+            ),
+        )));
+    }
+    Ok(())
+}
+
+/// `statfs` magic of tmpfs, which the kernel's internal shmem mount (home
+/// of every memfd but hugetlbfs ones) reports.
+const TMPFS_MAGIC: i64 = 0x0102_1994;
+
+/// The one data byte that carries a descriptor over a socket (a stream
+/// socket carries ancillary data only with at least one byte of data).
+const FD_MARKER: u8 = b'Q';
+
+/// Sends `fd` over the connected Unix socket `socket` (`SCM_RIGHTS`, with
+/// one data byte).
+pub(crate) fn send_fd(socket: impl AsFd, fd: impl AsFd) -> io::Result<()> {
+    let fds = [fd.as_fd()];
+    let mut space = [MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(1))];
+    let mut control = SendAncillaryBuffer::new(&mut space);
+    if !control.push(SendAncillaryMessage::ScmRights(&fds)) {
+        return Err(io::Error::other("ancillary buffer too small for one fd"));
+    }
+    let data = [FD_MARKER];
+    loop {
+        match rustix::net::sendmsg(
+            &socket,
+            &[IoSlice::new(&data)],
+            &mut control,
+            SendFlags::NOSIGNAL,
+        ) {
+            Ok(1) => return Ok(()),
+            Ok(_) => return Err(io::ErrorKind::WriteZero.into()),
+            Err(Errno::INTR) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+/// Receives one descriptor sent by [`send_fd`] from the Unix socket
+/// `socket` (closed on exec). Blocks as the socket does (its timeout or
+/// non-blocking mode apply). A message with no descriptor, with more than
+/// one, or with anything else is an error (any descriptors it carried are
+/// closed).
+pub(crate) fn recv_fd(socket: impl AsFd) -> io::Result<OwnedFd> {
+    let mut space = [MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(1))];
+    let mut control = RecvAncillaryBuffer::new(&mut space);
+    let mut data = [0u8; 1];
+    let msg = loop {
+        match rustix::net::recvmsg(
+            &socket,
+            &mut [IoSliceMut::new(&mut data)],
+            &mut control,
+            RecvFlags::CMSG_CLOEXEC,
+        ) {
+            Ok(msg) => break msg,
+            Err(Errno::INTR) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    };
+    let mut fds = Vec::new();
+    let mut other = false;
+    for message in control.drain() {
+        match message {
+            RecvAncillaryMessage::ScmRights(received) => fds.extend(received),
+            _ => other = true,
+        }
+    }
+    if msg.bytes == 0 {
+        return Err(io::ErrorKind::UnexpectedEof.into());
+    }
+    if msg.flags.contains(ReturnFlags::CTRUNC) || other || fds.len() != 1 || data[0] != FD_MARKER {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!(
+                "expected one region descriptor, got {} (data {:#x}, other messages {other})",
+                fds.len(),
+                data[0]
+            ),
+        ));
+    }
+    Ok(fds.remove(0))
 }
 
 /// Sets the file's length and allocates its pages now (`fallocate`), so that

@@ -1,5 +1,6 @@
-//! The operating-system layer: named shared-memory files, role locks,
-//! futexes and barriers. Every system call of the crate is made here.
+//! The operating-system layer: named shared-memory files, sealed memfds and
+//! descriptor passing, role locks, futexes and barriers. Every system call
+//! of the crate is made here.
 //!
 //! One backend per OS, chosen at compile time (the memmap2 pattern). Only
 //! Linux is implemented: the role locks are open-file-description locks
