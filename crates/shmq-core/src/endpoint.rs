@@ -7,6 +7,7 @@
 //! exact semantics (what a full/empty ring, a too-long message or a
 //! poisoned region gives).
 
+use crate::bytes;
 use crate::mpmc::{self, Peers};
 use crate::region::Region;
 use crate::spsc::{self, PopError, PushError, Violation};
@@ -120,3 +121,5 @@ send_end!(spsc::Producer);
 recv_end!(spsc::Consumer);
 send_end!(mpmc::Producer<P>, P);
 recv_end!(mpmc::Consumer<P>, P);
+send_end!(bytes::Producer);
+recv_end!(bytes::Consumer);

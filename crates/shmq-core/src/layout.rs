@@ -46,6 +46,15 @@ pub const fn max_mpmc_capacity(index_bits: u32) -> u32 {
     }
 }
 
+/// Smallest byte-ring capacity ([`Geometry::new_bytes`]), in bytes.
+pub const MIN_BYTES_CAPACITY: u32 = 64;
+/// Largest byte-ring capacity this process accepts (a local limit), in bytes.
+pub const MAX_BYTES_CAPACITY: u32 = 1 << 30;
+/// Byte ring: bytes of record header (stamp + length) in front of each payload.
+pub const RECORD_HEADER: usize = 8;
+/// Byte ring: every record starts at a multiple of this many bytes.
+pub const RECORD_ALIGN: usize = 8;
+
 /// Largest slot payload this process accepts (a local limit).
 pub const MAX_SLOT_SIZE: u32 = 1 << 24;
 /// Largest total region this process accepts (a local limit).
@@ -102,6 +111,8 @@ pub mod offset {
     /// Index cell, MPMC only: positions skipped because their producer died
     /// after claiming them (never committed).
     pub const SKIPPED: usize = PRODUCER_LINE + 24;
+    /// Index cell, byte rings only: messages enqueued (`TAIL` counts bytes there).
+    pub const MESSAGES_SENT: usize = PRODUCER_LINE + 24;
 
     /// Start of the consumer's line (128 bytes, written only by the consumer).
     pub const CONSUMER_LINE: usize = 256;
@@ -114,6 +125,8 @@ pub mod offset {
     /// Index cell, MPMC only: committed messages lost because the consumer
     /// that claimed them died before releasing their slot.
     pub const LOST: usize = CONSUMER_LINE + 24;
+    /// Index cell, byte rings only: messages dequeued (`HEAD` counts bytes there).
+    pub const MESSAGES_RECEIVED: usize = CONSUMER_LINE + 24;
 
     /// Start of the wait line: futex words and wake counters of blocking
     /// waits ([`crate::wait`]). All 32-bit words; rarely written (only when
@@ -162,6 +175,9 @@ pub enum QueueKind {
     Spsc,
     /// Multi-producer multi-consumer ring ([`crate::mpmc`]).
     Mpmc,
+    /// Single producer, single consumer ring of variable-length byte
+    /// records ([`crate::bytes`]).
+    Bytes,
 }
 
 impl QueueKind {
@@ -170,6 +186,7 @@ impl QueueKind {
         match self {
             QueueKind::Spsc => 1,
             QueueKind::Mpmc => 2,
+            QueueKind::Bytes => 3,
         }
     }
 
@@ -178,6 +195,7 @@ impl QueueKind {
         match code {
             1 => Some(QueueKind::Spsc),
             2 => Some(QueueKind::Mpmc),
+            3 => Some(QueueKind::Bytes),
             _ => None,
         }
     }
@@ -240,6 +258,9 @@ impl Geometry {
     /// `2..=MAX_CAPACITY`; [`LayoutError::SlotSize`] above [`MAX_SLOT_SIZE`];
     /// [`LayoutError::SizeOverflow`] if the total exceeds [`MAX_TOTAL_SIZE`] or `usize`.
     pub fn new(kind: QueueKind, capacity: u32, slot_size: u32) -> Result<Self, LayoutError> {
+        if kind == QueueKind::Bytes {
+            return Geometry::new_bytes(capacity, slot_size);
+        }
         Self::with_endpoints(kind, capacity, slot_size, 0)
     }
 
@@ -260,6 +281,55 @@ impl Geometry {
             return Err(LayoutError::Capacity { found: capacity });
         }
         Self::with_endpoints(QueueKind::Mpmc, capacity, slot_size, endpoints)
+    }
+
+    /// Geometry for a new byte-record ring ([`crate::bytes`]) of
+    /// `capacity` bytes carrying messages of `0..=max_message` bytes.
+    ///
+    /// Records are 8-aligned (an 8-byte header, the payload, padding); the
+    /// largest record plus the 8-byte header after it must fit half the
+    /// ring, so that an empty ring always has room for any message, wherever
+    /// the ring's end falls: `max_message <= capacity / 2 - 16`.
+    ///
+    /// # Errors
+    /// [`LayoutError::Capacity`] unless `capacity` is a power of two in
+    /// [`MIN_BYTES_CAPACITY`]`..=`[`MAX_BYTES_CAPACITY`];
+    /// [`LayoutError::MaxMessage`] if `max_message` is too large for it.
+    ///
+    /// ```
+    /// use shmq_core::layout::{Geometry, LayoutError};
+    /// let g = Geometry::new_bytes(4096, 1024).unwrap();
+    /// assert_eq!((g.capacity(), g.slot_size(), g.total_size()), (4096, 1024, 512 + 4096));
+    /// assert!(matches!(Geometry::new_bytes(4096, 4000), Err(LayoutError::MaxMessage { .. })));
+    /// ```
+    pub fn new_bytes(capacity: u32, max_message: u32) -> Result<Self, LayoutError> {
+        if !capacity.is_power_of_two()
+            || !(MIN_BYTES_CAPACITY..=MAX_BYTES_CAPACITY).contains(&capacity)
+        {
+            return Err(LayoutError::Capacity { found: capacity });
+        }
+        // u64: no overflow for any u32 input.
+        let record = (RECORD_HEADER as u64 + u64::from(max_message)).next_multiple_of(8);
+        if record + RECORD_HEADER as u64 > u64::from(capacity / 2) {
+            return Err(LayoutError::MaxMessage {
+                found: max_message,
+                capacity,
+            });
+        }
+        // capacity <= 2^30: the total fits usize on every target we build for.
+        let total = HEADER_SIZE as u64 + u64::from(capacity);
+        let Ok(total_size) = usize::try_from(total) else {
+            return Err(LayoutError::SizeOverflow);
+        };
+        Ok(Geometry {
+            kind: QueueKind::Bytes,
+            capacity,
+            slot_size: max_message,
+            stride: RECORD_ALIGN,
+            total_size,
+            endpoints: 0,
+            slots: HEADER_SIZE,
+        })
     }
 
     fn with_endpoints(
@@ -300,7 +370,8 @@ impl Geometry {
     pub const fn kind(&self) -> QueueKind {
         self.kind
     }
-    /// Number of slots (a power of two).
+    /// Number of slots (a power of two); for a byte ring, its size in bytes
+    /// (a power of two).
     #[inline]
     pub const fn capacity(&self) -> u32 {
         self.capacity
@@ -310,7 +381,8 @@ impl Geometry {
     pub const fn slot_size(&self) -> u32 {
         self.slot_size
     }
-    /// Distance between consecutive slots, in bytes.
+    /// Distance between consecutive slots, in bytes (byte ring: the record
+    /// alignment, [`RECORD_ALIGN`]).
     #[inline]
     pub const fn stride(&self) -> usize {
         self.stride
@@ -388,6 +460,14 @@ pub enum LayoutError {
         /// Entries found or requested.
         found: u32,
     },
+    /// Byte ring: the largest message's record (plus the 8-byte header
+    /// that follows it) exceeds half the ring's capacity.
+    MaxMessage {
+        /// Largest message found or requested, in bytes.
+        found: u32,
+        /// Capacity of the ring, in bytes.
+        capacity: u32,
+    },
     /// The header's total size disagrees with the computed size or the mapping.
     SizeMismatch {
         /// Total size written in the header.
@@ -429,6 +509,10 @@ impl fmt::Display for LayoutError {
             LayoutError::Endpoints { found } => write!(
                 f,
                 "endpoint table of {found} entries is not in 1..={MAX_ENDPOINTS}"
+            ),
+            LayoutError::MaxMessage { found, capacity } => write!(
+                f,
+                "largest message of {found} bytes does not fit half of a {capacity}-byte ring (with its headers)"
             ),
             LayoutError::SizeMismatch { header, computed, mapped } => write!(
                 f,
@@ -509,6 +593,7 @@ pub unsafe fn validate(
             Geometry::new_mpmc(capacity, slot_size, endpoints)?
         }
         QueueKind::Spsc => Geometry::new(kind, capacity, slot_size)?,
+        QueueKind::Bytes => Geometry::new_bytes(capacity, slot_size)?,
     };
     let stride = word(offset::SLOT_STRIDE).load(Ordering::Relaxed);
     if stride as usize != geometry.stride {
@@ -580,6 +665,7 @@ pub unsafe fn init(base: *mut u8, geometry: &Geometry, creator_pid: u32) {
     match geometry.kind {
         QueueKind::Spsc => crate::spsc::init_slots(&region),
         QueueKind::Mpmc => crate::mpmc::init_slots(&region),
+        QueueKind::Bytes => crate::bytes::init_ring(&region),
     }
     // Release: pairs with the Acquire load of READY in `validate`.
     word(offset::READY).store(READY, Ordering::Release);

@@ -17,6 +17,8 @@
 //! - [`layout`]: the byte layout, [`layout::validate`] and [`layout::init`].
 //! - [`region`]: the handle through which the algorithms touch the bytes.
 //! - [`spsc`]: single-producer single-consumer ring (sequence stamp per slot).
+//! - [`bytes`]: single-producer single-consumer ring of variable-length
+//!   byte records, with zero-copy loans.
 //! - [`mpmc`]: multi-producer multi-consumer ring (Vyukov) with crash repair.
 //! - [`wait`]: blocking waits: the futex contract [`wait::Park`], the
 //!   lost-wakeup protocol over the region's wait line, and the waiting loop
@@ -42,6 +44,7 @@
 #[cfg(any(loom, feature = "testing"))]
 extern crate std;
 
+pub mod bytes;
 pub mod endpoint;
 pub mod layout;
 pub mod mpmc;

@@ -204,6 +204,29 @@ mod raw {
         }
     }
 
+    // Byte rings (`crate::bytes`): the data area, as index-width words.
+    impl Region {
+        /// The index-width word at byte offset `off` of a byte ring's data
+        /// area (which starts at `offset::SLOTS`). `off` is reduced modulo the
+        /// capacity and rounded down to a whole word, so every call is in
+        /// bounds whatever the caller computed.
+        #[inline(always)]
+        pub(crate) fn data_word(&self, off: usize) -> &AtomicIndex {
+            const WORD: usize = core::mem::size_of::<AtomicIndex>();
+            let cap = self.geometry.capacity() as usize;
+            let off = off & (cap - 1) & !(WORD - 1);
+            // SAFETY: `off + WORD <= capacity`, and every kind's geometry has
+            // at least `capacity` bytes after `slot_offset(0)` (a byte ring
+            // exactly `capacity`, slot rings `capacity * stride` with stride
+            // >= 8), all inside `total_size`; 8-aligned base and offsets make
+            // the word aligned; every bit pattern is a valid integer.
+            unsafe {
+                let p = self.base.as_ptr().add(self.geometry.slot_offset(0) + off);
+                AtomicIndex::from_ptr(p.cast())
+            }
+        }
+    }
+
     /// Keeps the header size in one place for the loom twin and the tests.
     const _: () = assert!(HEADER_SIZE % 128 == 0 && offset::SLOTS == HEADER_SIZE);
 }
@@ -225,6 +248,8 @@ mod heap {
         payloads: Box<[UnsafeCell<Box<[u8]>>]>,
         entry_words: Box<[AtomicU32]>,
         entry_cells: Box<[AtomicIndex]>,
+        /// Byte rings: the data area, one atomic per word.
+        data: Box<[AtomicIndex]>,
     }
 
     /// Loom twin of the mapped region: the same accessors over heap atomics.
@@ -247,12 +272,17 @@ mod heap {
         pub fn new_heap(geometry: Geometry) -> Self {
             let cap = geometry.capacity() as usize;
             let slot = geometry.slot_size() as usize;
+            // A byte ring has no slots, only its data area.
+            let slots = match geometry.kind() {
+                crate::layout::QueueKind::Bytes => 0,
+                _ => cap,
+            };
             let inner = Inner {
                 words: (0..HEADER_SIZE / 4).map(|_| AtomicU32::new(0)).collect(),
                 cells: (0..HEADER_SIZE / 8).map(|_| AtomicIndex::new(0)).collect(),
-                stamps: (0..cap).map(|_| AtomicU32::new(0)).collect(),
-                lens: (0..cap).map(|_| AtomicU32::new(0)).collect(),
-                payloads: (0..cap)
+                stamps: (0..slots).map(|_| AtomicU32::new(0)).collect(),
+                lens: (0..slots).map(|_| AtomicU32::new(0)).collect(),
+                payloads: (0..slots)
                     .map(|_| UnsafeCell::new(std::vec![0u8; slot].into_boxed_slice()))
                     .collect::<Vec<_>>()
                     .into_boxed_slice(),
@@ -262,6 +292,13 @@ mod heap {
                 entry_cells: (0..2 * geometry.endpoints())
                     .map(|_| AtomicIndex::new(0))
                     .collect(),
+                data: match geometry.kind() {
+                    crate::layout::QueueKind::Bytes => (0..cap
+                        / core::mem::size_of::<AtomicIndex>())
+                        .map(|_| AtomicIndex::new(0))
+                        .collect(),
+                    _ => Box::new([]),
+                },
             };
             let region = Region {
                 inner: Arc::new(inner),
@@ -270,6 +307,7 @@ mod heap {
             match geometry.kind() {
                 crate::layout::QueueKind::Spsc => crate::spsc::init_slots(&region),
                 crate::layout::QueueKind::Mpmc => crate::mpmc::init_slots(&region),
+                crate::layout::QueueKind::Bytes => crate::bytes::init_ring(&region),
             }
             region
         }
@@ -318,6 +356,18 @@ mod heap {
                 // SAFETY: loom checks for a racing write; `dst` valid by contract.
                 unsafe { core::ptr::copy_nonoverlapping((&*p).as_ptr(), dst, n) }
             });
+        }
+    }
+
+    // Byte rings (`crate::bytes`): the data area, as index-width words.
+    impl Region {
+        /// As the mapped region's `data_word`: `off` modulo the capacity,
+        /// rounded down to a word.
+        #[inline]
+        pub(crate) fn data_word(&self, off: usize) -> &AtomicIndex {
+            const WORD: usize = core::mem::size_of::<AtomicIndex>();
+            let cap = self.geometry.capacity() as usize;
+            &self.inner.data[(off & (cap - 1)) / WORD]
         }
     }
 }
