@@ -12,6 +12,8 @@ use crate::spsc::full_stamp;
 use crate::sync::{Index, Ordering};
 
 #[cfg(not(loom))]
+pub use bytes_model::{BytesCheck, BytesOp};
+#[cfg(not(loom))]
 pub use model::{ModelCheck, Op, Width};
 #[cfg(not(loom))]
 pub use raw::HeapRegion;
@@ -209,5 +211,7 @@ impl HeapRegion {
     }
 }
 
+#[cfg(not(loom))]
+mod bytes_model;
 #[cfg(not(loom))]
 mod model;

@@ -854,3 +854,43 @@ impl<K: Kind> fmt::Debug for Iter<'_, K> {
         f.debug_struct("Iter").finish_non_exhaustive()
     }
 }
+
+/// Kind-specific operations (the byte ring's loans and in-place reads) run
+/// through the same try/wait loop and error mapping as the generic calls.
+impl<K: Kind> Sender<K> {
+    /// Runs `op` once ([`Sender::try_send`]'s rules).
+    pub(crate) fn try_op<R>(
+        &mut self,
+        op: impl FnMut(&mut K::Producer) -> Result<R, PushError>,
+    ) -> Result<R, TrySendError> {
+        self.end.try_once(op).map_err(send_error)
+    }
+
+    /// Runs `op` until it succeeds, waiting up to `timeout` ([`Sender::send`]'s rules).
+    pub(crate) fn wait_op<R>(
+        &mut self,
+        timeout: Duration,
+        op: impl FnMut(&mut K::Producer) -> Result<R, PushError>,
+    ) -> Result<R, SendTimeoutError> {
+        self.end.wait(timeout, op).map_err(|f| send_error(f).into())
+    }
+}
+
+impl<K: Kind> Receiver<K> {
+    /// Runs `op` once ([`Receiver::try_recv`]'s rules).
+    pub(crate) fn try_op<R>(
+        &mut self,
+        op: impl FnMut(&mut K::Consumer) -> Result<R, PopError>,
+    ) -> Result<R, TryRecvError> {
+        self.end.try_once(op).map_err(recv_error)
+    }
+
+    /// Runs `op` until it succeeds, waiting up to `timeout` ([`Receiver::recv`]'s rules).
+    pub(crate) fn wait_op<R>(
+        &mut self,
+        timeout: Duration,
+        op: impl FnMut(&mut K::Consumer) -> Result<R, PopError>,
+    ) -> Result<R, RecvTimeoutError> {
+        self.end.wait(timeout, op).map_err(|f| recv_error(f).into())
+    }
+}

@@ -42,6 +42,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod anonymous;
+pub mod bytes;
 mod endpoint;
 mod error;
 mod kind;
