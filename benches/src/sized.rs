@@ -1,13 +1,16 @@
-//! Messages of 8 B, 64 B, 1 KiB and 16 KiB between two processes: round-trip
-//! latency and one-way stream throughput for shmq (through the user API,
-//! `shmq::spsc`), a minimal hand-written byte ring (the ceiling), pipes,
-//! Unix-domain sockets and, with the `iceoryx2` feature, iceoryx2
-//! publish-subscribe.
+//! Messages of 8 B, 64 B, 1 KiB, 16 KiB and 1 MiB between two processes:
+//! round-trip latency and one-way stream throughput for shmq (through the user
+//! API, `shmq::spsc`), a minimal hand-written byte ring (the ceiling), shmq's
+//! byte-record ring (`shmq::bytes`, copies and loans), pipes, Unix-domain
+//! sockets and, with the `iceoryx2` feature, iceoryx2 publish-subscribe.
 //!
 //! Every message is `size` bytes; its first 8 bytes carry its sequence number,
-//! which the receiver checks; the rest is a fixed pattern. Each system copies
-//! the message in on send and out on receive (iceoryx2: written into a loaned
-//! sample, read in place), so the copy cost is part of every figure.
+//! which the receiver checks; the rest is a fixed pattern. The same work on
+//! every side: the producer writes every byte of every message into the
+//! channel (a copy, or a loaned sample/record filled from the message), the
+//! consumer reads every byte out (a copy; iceoryx2's sample and the byte
+//! ring's view are copied out in place), so the copy cost is part of every
+//! figure.
 
 use crate::cases::{go, peer_args, round_trips, with_peer, Config};
 use crate::minimal::{self, BytesConsumer, BytesProducer};
@@ -25,7 +28,7 @@ use std::process::Stdio;
 use std::time::Instant;
 
 /// Message sizes measured, in bytes.
-pub const SIZES: [usize; 4] = [8, 64, 1024, 16 * 1024];
+pub const SIZES: [usize; 5] = [8, 64, 1024, 16 * 1024, 1 << 20];
 
 /// Most messages per publication (minimal producer) and per head release
 /// (minimal consumer) in the streams; see [`batch`].
@@ -36,13 +39,19 @@ pub const BATCH: u64 = 256;
 /// consumer keep working on different parts of it (a batch as large as the
 /// ring would serialise them).
 pub fn batch(size: usize) -> u64 {
-    BATCH.min(capacity(size) as u64 / 8)
+    BATCH.min(capacity(size) as u64 / 8).max(1)
 }
 
 /// Slots of every ring for messages of `size` bytes: 4096, or fewer so that
-/// a ring's slots stay within 4 MiB (256 slots at 16 KiB).
+/// a ring's slots stay within 4 MiB (256 slots at 16 KiB, 4 at 1 MiB).
 pub fn capacity(size: usize) -> usize {
-    ((4 << 20) / size).clamp(64, 4096)
+    ((4 << 20) / size).clamp(4, 4096)
+}
+
+/// Round trips of warm-up at `size`: `cfg.pp_warm`, but at most about
+/// 1 GiB of payload (1024 at 1 MiB).
+pub fn pp_warm(cfg: &Config, size: usize) -> u64 {
+    cfg.pp_warm.min(((1u64 << 30) / size as u64).max(16))
 }
 
 /// A system compared with sized messages.
@@ -53,6 +62,11 @@ pub enum Sys {
     /// A minimal Lamport ring of fixed-size slots ([`minimal::BytesProducer`]):
     /// per-message publication in ping-pong, per [`batch`] in streams.
     Minimal,
+    /// shmq's byte-record ring, `shmq::bytes`, `try_send`/`try_recv` (copies).
+    Bytes,
+    /// shmq's byte-record ring with loans: `try_loan` filled from the
+    /// message and committed; `try_recv_with` copying the view out.
+    BytesLoan,
     /// Pipes (`write`/`read` of whole messages).
     Pipe,
     /// A Unix-domain stream socket pair.
@@ -67,6 +81,8 @@ impl Sys {
         match self {
             Sys::Shmq => "shmq (shmq::spsc API)",
             Sys::Minimal => "ceiling: minimal SPSC",
+            Sys::Bytes => "shmq byte ring (copies)",
+            Sys::BytesLoan => "shmq byte ring (loans)",
             Sys::Pipe => "pipe",
             Sys::Uds => "Unix socket",
             Sys::Iceoryx2 => "iceoryx2 pub-sub",
@@ -78,6 +94,8 @@ impl Sys {
         match self {
             Sys::Shmq => "shmq",
             Sys::Minimal => "min",
+            Sys::Bytes => "bytes",
+            Sys::BytesLoan => "bloan",
             Sys::Pipe => "pipe",
             Sys::Uds => "uds",
             Sys::Iceoryx2 => "iox2",
@@ -88,6 +106,8 @@ impl Sys {
         Ok(match k {
             "shmq" => Sys::Shmq,
             "min" => Sys::Minimal,
+            "bytes" => Sys::Bytes,
+            "bloan" => Sys::BytesLoan,
             "pipe" => Sys::Pipe,
             "uds" => Sys::Uds,
             "iox2" => Sys::Iceoryx2,
@@ -103,7 +123,14 @@ impl Sys {
 
 /// The systems of this build, in report order (iceoryx2 only with the feature).
 pub fn systems() -> Vec<Sys> {
-    let mut v = vec![Sys::Shmq, Sys::Minimal, Sys::Pipe, Sys::Uds];
+    let mut v = vec![
+        Sys::Shmq,
+        Sys::Minimal,
+        Sys::Bytes,
+        Sys::BytesLoan,
+        Sys::Pipe,
+        Sys::Uds,
+    ];
     if cfg!(feature = "iceoryx2") {
         v.push(Sys::Iceoryx2);
     }
@@ -123,7 +150,7 @@ pub fn stream_msgs(sys: Sys, size: usize, cfg: &Config) -> u64 {
     };
     let n = (bytes / size as u64).min(cap);
     if cfg.quick {
-        (n / 1000).max(500)
+        (n / 1000).max(500).min(n.max(16))
     } else {
         n
     }
@@ -202,8 +229,8 @@ fn check(got: u64, want: u64) -> Result<()> {
 /// A failure of the peer, a wrong reply, a timeout, or iceoryx2 asked for in
 /// a build without the feature.
 pub fn ping_pong(sys: Sys, size: usize, cfg: &Config, iters: u64) -> Result<Latency> {
-    let total = cfg.pp_warm + iters;
-    let warm = cfg.pp_warm;
+    let warm = pp_warm(cfg, size);
+    let total = warm + iters;
     let case = format!("sz-pp-{}-{size}", sys.key());
     let cap = capacity(size);
     let mut msg = message(size);
@@ -284,6 +311,9 @@ pub fn ping_pong(sys: Sys, size: usize, cfg: &Config, iters: u64) -> Result<Late
             drop((ours, r));
             peer.finish()?;
             Ok(lat)
+        }
+        Sys::Bytes | Sys::BytesLoan => {
+            bytering::ping_pong(&case, size, cfg, total, warm, sys == Sys::BytesLoan)
         }
         Sys::Iceoryx2 => iox::ping_pong(&case, size, cfg, total, warm),
     }
@@ -390,6 +420,9 @@ pub fn stream(sys: Sys, size: usize, cfg: &Config, msgs: u64) -> Result<f64> {
             peer.finish()?;
             Ok(ns)
         }
+        Sys::Bytes | Sys::BytesLoan => {
+            bytering::stream(&case, size, cfg, total, warm, sys == Sys::BytesLoan)
+        }
         Sys::Iceoryx2 => iox::stream(&case, size, cfg, total, warm),
     }
 }
@@ -494,6 +527,10 @@ pub fn peer_main(case: &str, path: &Path, total: u64, dl: Deadline) -> Result<()
                 stdin.as_fd()
             };
             produce(total, size, dl, |m| write_full(wfd, m).map(|()| true))
+        }
+        (kind, Sys::Bytes | Sys::BytesLoan) => {
+            let shm = ShmFile::open(path)?;
+            bytering::peer(&shm, kind, size, total, dl, sys == Sys::BytesLoan)
         }
         ("pp", Sys::Iceoryx2) => iox::peer_ping_pong(path, size, total, dl),
         ("st", Sys::Iceoryx2) => iox::peer_stream(path, size, total, dl),
@@ -616,3 +653,6 @@ pub fn cleanup() -> Vec<String> {
 #[cfg(feature = "iceoryx2")]
 #[path = "iox.rs"]
 mod iox;
+
+#[path = "bytering.rs"]
+mod bytering;

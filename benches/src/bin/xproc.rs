@@ -448,7 +448,9 @@ fn stream_section(cfg: &Config, floor_p50: f64, streams: &[Stream]) -> Result<Ta
 
 /// `8 B`, `1 KiB`, `16 KiB`.
 fn size_label(size: usize) -> String {
-    if size >= 1024 && size % 1024 == 0 {
+    if size >= 1 << 20 && size % (1 << 20) == 0 {
+        format!("{} MiB", size >> 20)
+    } else if size >= 1024 && size % 1024 == 0 {
         format!("{} KiB", size / 1024)
     } else {
         format!("{size} B")
@@ -466,12 +468,14 @@ fn ratio_cell(a: f64, b: f64) -> String {
 }
 
 /// Round trips measured per series in the sized section.
-fn sized_iters(cfg: &Config, sys: Sys) -> u64 {
-    if sys.is_syscall() {
+/// At most about 2 GiB of payload each way (2048 round trips at 1 MiB).
+fn sized_iters(cfg: &Config, sys: Sys, size: usize) -> u64 {
+    let n = if sys.is_syscall() {
         cfg.pp_sys_iters / 2
     } else {
         cfg.pp_iters / 2
-    }
+    };
+    n.min(((2u64 << 30) / size as u64).max(16))
 }
 
 /// Label and round-trip record of one system at one size.
@@ -504,8 +508,12 @@ fn sized_latency_section(cfg: &Config) -> Result<(Table, Vec<(usize, Series)>)> 
     t.notes.push(format!(
         "Per size: {rounds} round(s), the floor and the systems taking turns; {} warm-up round \
          trips per series; {} (shared memory) or {} (system calls) measured round trips per \
-         series and round. Both directions carry the full message; each side copies it in and \
-         out (iceoryx2 reads it in place). Cells: RTT (ratio to the floor's same statistic, \
+         series and round (at most about 1 GiB of warm-up and 2 GiB of measured payload \
+         per series: fewer at 1 MiB). Both directions carry the full message; the same work \
+         on every side: each producer writes every byte in (a copy, or iceoryx2's loaned \
+         sample / the byte ring's loan filled from the message), each consumer reads every \
+         byte out (iceoryx2's sample and the byte ring's view copied out in place). \
+         Cells: RTT (ratio to the floor's same statistic, \
          the floor measured at the same size's turn). Last column: > 1 means shmq is faster. \
          Closed loop, one message in flight: coordinated omission does not apply (see the \
          u64 round-trip section).",
@@ -544,7 +552,12 @@ fn sized_latency_section(cfg: &Config) -> Result<(Table, Vec<(usize, Series)>)> 
                     sys.label(),
                     r + 1
                 );
-                l.merge(&sized::ping_pong(*sys, size, cfg, sized_iters(cfg, *sys))?);
+                l.merge(&sized::ping_pong(
+                    *sys,
+                    size,
+                    cfg,
+                    sized_iters(cfg, *sys, size),
+                )?);
             }
         }
         let fs = floor.summary();
@@ -654,7 +667,7 @@ fn sized_stream_section(cfg: &Config) -> Result<Table> {
                 ratio_cell(ceiling, *m),
                 ratio_cell(*m, shmq),
             ]);
-            if *sys != Sys::Shmq && *m < shmq {
+            if !matches!(sys, Sys::Shmq | Sys::Bytes | Sys::BytesLoan) && *m < shmq {
                 behind.push(format!(
                     "shmq is behind {} at {}: {} vs {} per message ({:.2}× the time).",
                     sys.label(),
@@ -672,8 +685,13 @@ fn sized_stream_section(cfg: &Config) -> Result<Table> {
          memory; at most 10 M messages, iceoryx2 1 M) or 256 MiB (system calls; at most 500 k \
          messages) of timed payload per run after a warm-up. Producer process on core 1, \
          consumer on core 0. shmq: `try_send`/`try_recv` per message (user API); ceiling: \
-         minimal ring publishing every {} messages (an eighth of the ring at most: {}); pipe and socket: one `write` per message, \
-         `read_exact` of one message. Ratios: × ceiling is throughput relative to the \
+         minimal ring publishing every {} messages (an eighth of the ring at most: {}); shmq \
+         byte ring (`shmq::bytes`, as many records as the slot rings have slots, rounded up to \
+         a power of two bytes): copies = `try_send`/`try_recv`, loans = `try_loan` filled from \
+         the message + `commit`, `try_recv_with` copying the view out; iceoryx2: a loaned \
+         sample filled from the message, the received sample copied out in place (every \
+         system's producer writes every byte and consumer reads every byte); pipe and socket: \
+         one `write` per message, `read_exact` of one message. Ratios: × ceiling is throughput relative to the \
          ceiling (higher is faster); last column > 1 means shmq is faster.",
         sized::BATCH,
         SIZES

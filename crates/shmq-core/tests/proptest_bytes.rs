@@ -106,7 +106,7 @@ fn run_threads(sizes: &[usize], loans: u64) {
         .map(|(i, &n)| content(i, n))
         .collect();
     let send = want.clone();
-    let producer = thread::spawn(move || {
+    let mut producer = Some(thread::spawn(move || {
         for (i, msg) in send.iter().enumerate() {
             loop {
                 let r = if loans >> (i % 64) & 1 == 1 {
@@ -124,13 +124,13 @@ fn run_threads(sizes: &[usize], loans: u64) {
                 }
             }
         }
-    });
+    }));
     let mut got = Vec::with_capacity(want.len());
     let mut buf = [0u8; 48];
     while got.len() < want.len() {
-        // Checked before the pop: a producer that had finished (or panicked)
-        // then has published all it ever will, so `Empty` means it stopped short.
-        let finished = producer.is_finished();
+        // Checked before the pop: once the producer is joined (which orders
+        // its pushes before our pops), `Empty` means it stopped short.
+        let joined = producer.is_none();
         let r = if got.len() % 2 == 0 {
             rx.try_pop(&mut buf).map(|n| buf[..n].to_vec())
         } else {
@@ -142,11 +142,19 @@ fn run_threads(sizes: &[usize], loans: u64) {
         };
         match r {
             Ok(m) => got.push(m),
-            Err(PopError::Empty) if !finished => thread::yield_now(),
+            Err(PopError::Empty) if !joined => {
+                if producer.as_ref().is_some_and(|p| p.is_finished()) {
+                    producer.take().unwrap().join().unwrap();
+                } else {
+                    thread::yield_now();
+                }
+            }
             Err(e) => panic!("pop after {} messages: {e}", got.len()),
         }
     }
-    producer.join().unwrap();
+    if let Some(p) = producer {
+        p.join().unwrap();
+    }
     assert_eq!(got, want);
     assert_eq!(rx.try_pop(&mut buf), Err(PopError::Empty));
 }
