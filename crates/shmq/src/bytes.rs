@@ -77,20 +77,61 @@ use std::time::Duration;
 
 pub use shmq_core::bytes::Stats;
 
-/// The byte-record kind (a marker type).
+/// The byte-record kind (a marker type): `shmq::Queue<Bytes>` is
+/// [`Queue`].
+///
+/// ```
+/// # let name = format!("shmq-doc-byteskind-{}", std::process::id());
+/// let q: shmq::Queue<shmq::bytes::Bytes> = shmq::Queue::create(&name, Default::default())?;
+/// assert_eq!(q.capacity(), 1 << 20); // bytes
+/// # Ok::<(), shmq::Error>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Bytes;
 
 /// A handle to a named byte-record queue; see [`crate::Queue`].
+///
+/// ```
+/// # let name = format!("shmq-doc-bytesqueue-{}", std::process::id());
+/// use shmq::bytes::{Config, Queue};
+/// let q = Queue::create(&name, Config { capacity_bytes: 4096, max_message: 100 })?;
+/// assert_eq!((q.capacity(), q.slot_size()), (4096, 100));
+/// # Ok::<(), shmq::Error>(())
+/// ```
 pub type Queue = crate::Queue<Bytes>;
 /// Options for creating or opening a byte-record queue; see
 /// [`crate::Builder`] (`capacity` sets `capacity_bytes`, `slot_size` sets
 /// `max_message`).
+///
+/// ```
+/// # let name = format!("shmq-doc-bytesbuilder-{}", std::process::id());
+/// let q = shmq::bytes::Builder::new(&name).capacity(1 << 16).slot_size(1000).create()?;
+/// assert_eq!(q.slot_size(), 1000);
+/// # Ok::<(), shmq::Error>(())
+/// ```
 pub type Builder = crate::Builder<Bytes>;
 /// The producer end of a byte-record queue; see [`crate::Sender`] and the
 /// loans below.
+///
+/// ```
+/// # let name = format!("shmq-doc-bytessender-{}", std::process::id());
+/// let q = shmq::bytes::Queue::create(&name, Default::default())?;
+/// let mut tx: shmq::bytes::Sender = q.sender()?;
+/// tx.try_send(&[0u8; 3000]).unwrap();
+/// # Ok::<(), shmq::Error>(())
+/// ```
 pub type Sender = crate::Sender<Bytes>;
-/// The consumer end of a byte-record queue; see [`crate::Receiver`].
+/// The consumer end of a byte-record queue; see [`crate::Receiver`] and
+/// the in-place reads below.
+///
+/// ```
+/// # let name = format!("shmq-doc-bytesreceiver-{}", std::process::id());
+/// let q = shmq::bytes::Queue::create(&name, Default::default())?;
+/// let (mut tx, mut rx): (_, shmq::bytes::Receiver) = (q.sender()?, q.receiver()?);
+/// tx.try_send(b"x").unwrap();
+/// assert_eq!(rx.try_recv_vec().unwrap(), b"x");
+/// # Ok::<(), shmq::Error>(())
+/// ```
 pub type Receiver = crate::Receiver<Bytes>;
 
 /// Geometry of a new byte-record queue.

@@ -303,6 +303,23 @@ impl<'a> View<'a> {
 /// A writable view of a reserved record's payload, in place (see
 /// [`crate::bytes::Loan`]). Writes are index-width atomic stores; there is
 /// no `&mut [u8]` into the region.
+///
+/// ```
+/// # use shmq_core::{bytes::{Consumer, Producer}, layout::Geometry, testing::HeapRegion};
+/// # let heap = HeapRegion::new(Geometry::new_bytes(256, 64).unwrap());
+/// # // SAFETY: one producer and one consumer of this region in this test.
+/// # let (mut tx, mut rx) = unsafe { (Producer::attach(heap.region()).unwrap(), Consumer::attach(heap.region()).unwrap()) };
+/// let r = tx.reserve(10).unwrap();
+/// let view = tx.reserved(&r);
+/// assert_eq!(view.len(), 10);
+/// assert!(!view.is_empty());
+/// assert_eq!(view.write_at(0, b"0123456789abc"), 10); // clamped to the reservation
+/// view.write_value(2, &0x4241u16).unwrap(); // "AB" on little-endian targets
+/// let mut back = [0u8; 4];
+/// assert_eq!(view.read_at(0, &mut back), 4);
+/// tx.commit(r, 10).unwrap();
+/// assert_eq!(rx.try_recv_with(|v| v.len()), Ok(10));
+/// ```
 #[derive(Clone, Copy)]
 pub struct ViewMut<'a> {
     region: &'a Region,

@@ -106,7 +106,7 @@ impl Producer {
         } else {
             published
         };
-        if tail.wrapping_sub(head) > capacity || tail % 8 != 0 {
+        if tail.wrapping_sub(head) > capacity - RECORD_HEADER as Index || tail % 8 != 0 {
             return poison(&region);
         }
         let max_message = region.geometry().slot_size() as usize;
@@ -231,6 +231,17 @@ impl Producer {
     /// [`PushError::TooLarge`] above [`Producer::max_message`];
     /// [`PushError::Full`] (counted) if the consumer has not released enough
     /// bytes; [`PushError::Poisoned`].
+    ///
+    /// ```
+    /// # use shmq_core::{bytes::{Producer, PushError}, layout::Geometry, testing::HeapRegion};
+    /// let heap = HeapRegion::new(Geometry::new_bytes(64, 16).unwrap());
+    /// // SAFETY: the only producer of this region.
+    /// let mut tx = unsafe { Producer::attach(heap.region()) }.unwrap();
+    /// assert_eq!(tx.reserve(17), Err(PushError::TooLarge { len: 17, max: 16 }));
+    /// let r = tx.reserve(16).unwrap();
+    /// tx.commit(r, 16).unwrap();
+    /// assert!(tx.commit(r, 16).is_err()); // a reservation commits once
+    /// ```
     #[inline]
     pub fn reserve(&mut self, len: usize) -> Result<Reservation, PushError> {
         if let Some(v) = self.poisoned {
@@ -504,6 +515,15 @@ pub struct Loan<'a> {
 
 impl Loan<'_> {
     /// Payload bytes reserved.
+    ///
+    /// ```
+    /// # use shmq_core::{bytes::Producer, layout::Geometry, testing::HeapRegion};
+    /// # let heap = HeapRegion::new(Geometry::new_bytes(64, 16).unwrap());
+    /// # // SAFETY: the only producer of this region.
+    /// # let mut tx = unsafe { Producer::attach(heap.region()) }.unwrap();
+    /// let loan = tx.loan(5).unwrap();
+    /// assert_eq!((loan.len(), loan.is_empty(), loan.payload().len()), (5, false, 5));
+    /// ```
     pub fn len(&self) -> usize {
         self.reservation.len
     }
