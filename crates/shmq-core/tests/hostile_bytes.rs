@@ -171,8 +171,9 @@ fn unaligned_or_forged_head_refuses_consumer_attach() {
     // SAFETY: the only consumer of this region.
     let r = unsafe { Consumer::attach(heap.region()) };
     assert!(matches!(r, Err(Violation::Cursors { head: 4, .. })));
-    heap.scribble_index(offset::HEAD, 8); // aligned, but no header there
-                                          // SAFETY: as above.
+    // Aligned, but no header there.
+    heap.scribble_index(offset::HEAD, 8);
+    // SAFETY: as above.
     let r = unsafe { Consumer::attach(heap.region()) };
     assert!(matches!(r, Err(Violation::Cursors { head: 8, .. })));
 }

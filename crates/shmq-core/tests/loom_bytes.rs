@@ -151,7 +151,7 @@ fn successor_producer_resumes_after_committed_records() {
                 push_spin(&mut tx, &msg(0, 16));
                 let mut loan = tx.loan(16).unwrap();
                 loan.copy_from_slice(&msg(9, 16));
-                drop(loan);
+                // The loan ends here, uncommitted.
             }
             // SAFETY: the previous producer is gone.
             let mut tx = unsafe { Producer::attach(region) }.unwrap();

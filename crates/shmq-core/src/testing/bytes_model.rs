@@ -246,14 +246,12 @@ impl BytesCheck {
                         if loan.copy_from_slice(&msg) != len {
                             return Err(format!("loan of {len} took fewer bytes"));
                         }
-                        match commit {
-                            Some(n) => {
-                                let done = loan.commit(n);
-                                if done != n.min(len) {
-                                    return Err(format!("commit {n} of {len} gave {done}"));
-                                }
+                        // `None`: the loan is dropped uncommitted.
+                        if let Some(n) = commit {
+                            let done = loan.commit(n);
+                            if done != n.min(len) {
+                                return Err(format!("commit {n} of {len} gave {done}"));
                             }
-                            None => drop(loan),
                         }
                         Ok(())
                     }
