@@ -89,6 +89,7 @@ pub const PAD: u32 = 1 << 31;
 
 /// Stamp of the published record at byte position `pos` (8-aligned).
 #[inline]
+#[allow(clippy::unnecessary_cast)] // Index is u32 on 32-bit targets
 pub const fn full_stamp(pos: Index) -> u32 {
     (pos as u32) | 1
 }
@@ -96,6 +97,7 @@ pub const fn full_stamp(pos: Index) -> u32 {
 /// Stamp of the header at `pos` while nothing is published there (the
 /// terminator the producer writes after each record).
 #[inline]
+#[allow(clippy::unnecessary_cast)] // Index is u32 on 32-bit targets
 pub const fn empty_stamp(pos: Index) -> u32 {
     (pos as u32) | 2
 }
