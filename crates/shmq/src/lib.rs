@@ -8,7 +8,10 @@
 //! order while both ends live. Roles are kernel locks, so a crashed endpoint's
 //! role can be taken over and the survivor learns that its peer is gone
 //! ([`TryRecvError::Disconnected`]); see [`spsc`] for the exact rules,
-//! including what a crash can redeliver or drop.
+//! including what a crash can redeliver or drop. [`mpmc::Queue`] has many
+//! senders and receivers; [`bytes::Queue`] is an SPSC ring of variable-length
+//! byte records with zero-copy loans (write a message in place, read it in
+//! place). `docs/design.md` says when to use which.
 //!
 //! The peer is untrusted: whatever it writes into the shared region, this
 //! process sees only typed errors, never undefined behaviour, a panic or an
