@@ -257,3 +257,79 @@ fn large_loans_are_read_in_place_by_another_process() {
     child.expect_success(CHILD);
     assert!(!q.stats().poisoned);
 }
+
+/// A child's way to wait for SIGKILL: sleep, bounded.
+fn linger() {
+    let end = Instant::now() + Duration::from_secs(120);
+    while Instant::now() < end {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    panic!("the parent never killed this child");
+}
+
+#[test]
+fn loan_of_a_killed_sender_is_never_published() {
+    const TEST: &str = "loan_of_a_killed_sender_is_never_published";
+    if let Some(r) = role() {
+        assert_eq!(r, "loaner");
+        let q = open_child_queue();
+        let mut tx = q.sender().unwrap();
+        tx.send(b"committed", CALL).unwrap();
+        let mut loan = tx.loan(100, CALL).unwrap();
+        loan.write_all(&[0xEE; 100]).unwrap();
+        println!("LOANED");
+        linger();
+        return;
+    }
+    let _serial = serial();
+    let name = unique_name("bytes-loan-kill");
+    let q = Queue::create(&name, Config::default()).unwrap();
+    let mut rx = q.receiver().unwrap();
+    let mut child = spawn(TEST, "loaner", &[name_env(&name)]);
+    assert_eq!(child.wait_line("LOANED", CALL), Some(String::new()));
+    child.kill("");
+    assert_eq!(rx.recv_vec(CALL).unwrap(), b"committed");
+    // The role is free again; the successor resumes after the committed
+    // record, where the dead sender's loan was: only its message follows.
+    let mut tx = q.sender().unwrap();
+    tx.try_send(b"next").unwrap();
+    assert_eq!(rx.recv_vec(CALL).unwrap(), b"next");
+    assert_eq!(rx.try_recv_vec(), Err(shmq::TryRecvError::Empty));
+    assert!(!q.stats().poisoned);
+}
+
+#[test]
+fn record_of_a_receiver_killed_inside_recv_with_stays_queued() {
+    const TEST: &str = "record_of_a_receiver_killed_inside_recv_with_stays_queued";
+    if let Some(r) = role() {
+        assert_eq!(r, "reader");
+        let q = open_child_queue();
+        let mut rx = q.receiver().unwrap();
+        assert_eq!(rx.recv_vec(CALL).unwrap(), b"first");
+        rx.recv_with(
+            |m| {
+                assert_eq!(m.to_vec(), b"second");
+                println!("INSIDE");
+                linger();
+            },
+            CALL,
+        )
+        .unwrap();
+        return;
+    }
+    let _serial = serial();
+    let name = unique_name("bytes-view-kill");
+    let q = Queue::create(&name, Config::default()).unwrap();
+    let mut tx = q.sender().unwrap();
+    for m in [&b"first"[..], b"second", b"third"] {
+        tx.try_send(m).unwrap();
+    }
+    let mut child = spawn(TEST, "reader", &[name_env(&name)]);
+    assert_eq!(child.wait_line("INSIDE", CALL), Some(String::new()));
+    child.kill("");
+    // The record in the dead receiver's view was never released.
+    let mut rx = q.receiver().unwrap();
+    assert_eq!(rx.recv_vec(CALL).unwrap(), b"second");
+    assert_eq!(rx.recv_vec(CALL).unwrap(), b"third");
+    assert!(!q.stats().poisoned);
+}
