@@ -575,6 +575,21 @@ fn sized_latency_section(cfg: &Config) -> Result<(Table, Vec<(usize, Series)>)> 
         for (sys, l) in systems.iter().zip(&lat) {
             row(sys.label(), l);
         }
+        if size == 8 {
+            for (sys, l) in systems.iter().zip(&lat) {
+                if matches!(sys, Sys::Bytes | Sys::BytesLoan) {
+                    let r = l.quantile(0.5) as f64 / fs[0];
+                    t.footer.push(format!(
+                        "Target RTT at 8 B ≤ 1.30× floor, {}: p50 {r:.2}× ({}) [RTT p50 {}; \
+                         floor p50 {}].",
+                        sys.label(),
+                        verdict(r <= 1.3),
+                        ns(l.quantile(0.5) as f64),
+                        ns(fs[0])
+                    ));
+                }
+            }
+        }
         let (lo, hi) = floor_rounds
             .iter()
             .fold((f64::INFINITY, 0.0f64), |(lo, hi), x| {
@@ -637,6 +652,7 @@ fn sized_stream_section(cfg: &Config) -> Result<Table> {
     };
     let mut rows = Vec::new();
     let mut behind = Vec::new();
+    let mut targets = Vec::new();
     for size in SIZES {
         let mut res: Vec<Vec<f64>> = systems.iter().map(|_| Vec::new()).collect();
         for r in 0..runs {
@@ -654,6 +670,7 @@ fn sized_stream_section(cfg: &Config) -> Result<Table> {
         }
         let med: Vec<f64> = res.iter().map(|r| median(r)).collect();
         let (shmq, ceiling) = (med[0], med[1]);
+        targets.extend(byte_ring_stream_targets(&systems, &med, size));
         for ((sys, r), m) in systems.iter().zip(&res).zip(&med) {
             let best = r.iter().copied().fold(f64::INFINITY, f64::min);
             let worst = r.iter().copied().fold(0.0, f64::max);
@@ -714,6 +731,46 @@ fn sized_stream_section(cfg: &Config) -> Result<Table> {
         );
     }
     t.rows = rows;
-    t.footer = behind;
+    t.footer = targets;
+    t.footer.extend(behind);
     Ok(t)
+}
+
+/// Issue #11's stream targets for the byte ring at `size`, from the median
+/// ns/msg of each system (`med`, in `systems` order): at 16 KiB at least
+/// iceoryx2's throughput; at 8 B and 1 KiB within 1.5× the fixed-slot ring's
+/// time. Both byte-ring variants are reported.
+fn byte_ring_stream_targets(systems: &[Sys], med: &[f64], size: usize) -> Vec<String> {
+    let of = |sys: Sys| systems.iter().position(|s| *s == sys).map(|i| med[i]);
+    let mut out = Vec::new();
+    for ring in [Sys::Bytes, Sys::BytesLoan] {
+        let Some(t) = of(ring) else { continue };
+        if size == 16 * 1024 {
+            if let Some(iox) = of(Sys::Iceoryx2) {
+                let r = iox / t;
+                out.push(format!(
+                    "Target 16 KiB stream ≥ 1.00× iceoryx2's throughput, {}: {r:.2}× ({}) \
+                     [{} vs iceoryx2 {} per message].",
+                    ring.label(),
+                    verdict(r >= 1.0),
+                    ns(t),
+                    ns(iox)
+                ));
+            }
+        }
+        if size == 8 || size == 1024 {
+            let slots = of(Sys::Shmq).unwrap_or(f64::NAN);
+            let r = t / slots;
+            out.push(format!(
+                "Target {} stream within 1.50× the fixed-slot ring's time, {}: {r:.2}× ({}) \
+                 [{} vs {} per message].",
+                size_label(size),
+                ring.label(),
+                verdict(r <= 1.5),
+                ns(t),
+                ns(slots)
+            ));
+        }
+    }
+    out
 }
