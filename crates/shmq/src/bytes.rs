@@ -251,7 +251,7 @@ impl crate::Sender<Bytes> {
     /// # Ok::<(), shmq::Error>(())
     /// ```
     pub fn try_loan(&mut self, len: usize) -> Result<Loan<'_>, TrySendError> {
-        let reservation = self.try_op(|c| c.reserve(len))?;
+        let reservation = self.try_op_quiet(|c| c.reserve(len))?;
         Ok(Loan::new(self, reservation))
     }
 
@@ -272,7 +272,13 @@ impl crate::Sender<Bytes> {
     /// # Ok::<(), shmq::Error>(())
     /// ```
     pub fn loan(&mut self, len: usize, timeout: Duration) -> Result<Loan<'_>, SendTimeoutError> {
-        let reservation = self.wait_op(timeout, |c| c.reserve(len))?;
+        // Reserving publishes nothing: no wake for the receiver unless the
+        // wait loop ran (its success path announces, harmlessly).
+        let reservation = match self.try_op_quiet(|c| c.reserve(len)) {
+            Ok(r) => r,
+            Err(TrySendError::Full) => self.wait_op(timeout, |c| c.reserve(len))?,
+            Err(e) => return Err(e.into()),
+        };
         Ok(Loan::new(self, reservation))
     }
 

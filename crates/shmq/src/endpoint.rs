@@ -866,6 +866,21 @@ impl<K: Kind> Sender<K> {
         self.end.try_once(op).map_err(send_error)
     }
 
+    /// Runs `op` once, like [`Sender::try_op`], but announces nothing to
+    /// the receivers when it succeeds at once: for operations that publish
+    /// nothing (reserving a loan; its commit announces). A "no progress"
+    /// result is retried through [`Sender::try_op`] (the disconnection rule).
+    pub(crate) fn try_op_quiet<R>(
+        &mut self,
+        mut op: impl FnMut(&mut K::Producer) -> Result<R, PushError>,
+    ) -> Result<R, TrySendError> {
+        match op(Endpoint::core(&mut self.end)) {
+            Ok(r) => Ok(r),
+            Err(e) if e.is_stalled() => self.try_op(op),
+            Err(e) => Err(send_error(Failure::Failed(e))),
+        }
+    }
+
     /// Runs `op` until it succeeds, waiting up to `timeout` ([`Sender::send`]'s rules).
     pub(crate) fn wait_op<R>(
         &mut self,
