@@ -250,6 +250,7 @@ impl crate::Sender<Bytes> {
     /// loan.commit().unwrap();
     /// # Ok::<(), shmq::Error>(())
     /// ```
+    #[inline]
     pub fn try_loan(&mut self, len: usize) -> Result<Loan<'_>, TrySendError> {
         let reservation = self.try_op_quiet(|c| c.reserve(len))?;
         Ok(Loan::new(self, reservation))
@@ -342,6 +343,7 @@ impl fmt::Debug for Loan<'_> {
 }
 
 impl<'a> Loan<'a> {
+    #[inline]
     fn new(tx: &'a mut crate::Sender<Bytes>, reservation: Reservation) -> Self {
         Loan {
             tx,
@@ -359,6 +361,7 @@ impl<'a> Loan<'a> {
     /// assert_eq!(tx.try_loan(100).unwrap().len(), 100);
     /// # Ok::<(), shmq::Error>(())
     /// ```
+    #[inline]
     pub fn len(&self) -> usize {
         self.reservation.len()
     }
@@ -372,6 +375,7 @@ impl<'a> Loan<'a> {
     /// assert!(tx.try_loan(0).unwrap().is_empty());
     /// # Ok::<(), shmq::Error>(())
     /// ```
+    #[inline]
     pub fn is_empty(&self) -> bool {
         self.reservation.is_empty()
     }
@@ -387,6 +391,7 @@ impl<'a> Loan<'a> {
     /// assert_eq!(loan.write_at(2, b"xyz"), 2);
     /// # Ok::<(), shmq::Error>(())
     /// ```
+    #[inline]
     pub fn write_at(&mut self, offset: usize, src: &[u8]) -> usize {
         self.tx
             .core()
@@ -405,6 +410,7 @@ impl<'a> Loan<'a> {
     /// assert_eq!(loan.copy_from_slice(b"hello"), 5);
     /// # Ok::<(), shmq::Error>(())
     /// ```
+    #[inline]
     pub fn copy_from_slice(&mut self, src: &[u8]) -> usize {
         self.write_at(0, src)
     }
@@ -423,6 +429,7 @@ impl<'a> Loan<'a> {
     /// assert!(loan.write_value(8, &0u64).is_err());
     /// # Ok::<(), shmq::Error>(())
     /// ```
+    #[inline]
     pub fn write_value<T: NoUninit>(&mut self, offset: usize, value: &T) -> Result<(), OutOfRange> {
         self.tx
             .core()
@@ -462,6 +469,7 @@ impl<'a> Loan<'a> {
     /// assert_eq!(rx.try_recv_vec().unwrap(), b"ok");
     /// # Ok::<(), shmq::Error>(())
     /// ```
+    #[inline]
     pub fn commit(self) -> Result<(), TrySendError> {
         let n = self.len();
         self.commit_len(n)
@@ -482,6 +490,7 @@ impl<'a> Loan<'a> {
     /// assert_eq!(rx.try_recv_vec().unwrap(), b"only this");
     /// # Ok::<(), shmq::Error>(())
     /// ```
+    #[inline]
     pub fn commit_len(self, n: usize) -> Result<(), TrySendError> {
         let reservation = self.reservation;
         self.tx.try_op(|c| c.commit(reservation, n))
@@ -504,6 +513,7 @@ impl<'a> Loan<'a> {
     /// assert_eq!(rx.try_recv_vec().unwrap(), b"abc");
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
+    #[inline]
     pub fn commit_written(self) -> Result<(), TrySendError> {
         let n = self.written;
         self.commit_len(n)
@@ -541,6 +551,7 @@ impl crate::Receiver<Bytes> {
     /// assert_eq!(second, Ok(4));
     /// # Ok::<(), shmq::Error>(())
     /// ```
+    #[inline]
     pub fn try_recv_with<R>(
         &mut self,
         f: impl FnOnce(Message<'_>) -> R,
@@ -637,6 +648,7 @@ impl crate::Receiver<Bytes> {
 
 /// The closure ran: the core operation returned `Ok` only after calling it
 /// (once: `f` was `Some` until then).
+#[inline]
 fn called<R>(r: Option<R>) -> R {
     match r {
         Some(r) => r,
@@ -671,6 +683,7 @@ pub struct Message<'a> {
 }
 
 impl<'a> Message<'a> {
+    #[inline]
     fn new(view: View<'a>) -> Self {
         Message { view, read: 0 }
     }
@@ -685,6 +698,7 @@ impl<'a> Message<'a> {
     /// assert_eq!(rx.try_recv_with(|m| m.len()), Ok(5));
     /// # Ok::<(), shmq::Error>(())
     /// ```
+    #[inline]
     pub fn len(&self) -> usize {
         self.view.len()
     }
@@ -699,6 +713,7 @@ impl<'a> Message<'a> {
     /// assert_eq!(rx.try_recv_with(|m| m.is_empty()), Ok(true));
     /// # Ok::<(), shmq::Error>(())
     /// ```
+    #[inline]
     pub fn is_empty(&self) -> bool {
         self.view.is_empty()
     }
@@ -716,6 +731,7 @@ impl<'a> Message<'a> {
     /// assert_eq!(&v, b"value");
     /// # Ok::<(), shmq::Error>(())
     /// ```
+    #[inline]
     pub fn read_at(&self, offset: usize, buf: &mut [u8]) -> usize {
         self.view.read_at(offset, buf)
     }
@@ -732,6 +748,7 @@ impl<'a> Message<'a> {
     /// assert_eq!(rx.try_recv_with(|m| m.copy_to_slice(&mut buf)), Ok(3));
     /// # Ok::<(), shmq::Error>(())
     /// ```
+    #[inline]
     pub fn copy_to_slice(&self, buf: &mut [u8]) -> usize {
         self.view.copy_to_slice(buf)
     }
@@ -749,6 +766,7 @@ impl<'a> Message<'a> {
     /// assert_eq!(rx.try_recv_with(|m| m.read_value::<f64>(0)), Ok(Ok(9.5)));
     /// # Ok::<(), shmq::Error>(())
     /// ```
+    #[inline]
     pub fn read_value<T: Pod>(&self, offset: usize) -> Result<T, OutOfRange> {
         self.view.read_value(offset)
     }

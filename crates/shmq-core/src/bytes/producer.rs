@@ -381,6 +381,7 @@ impl Producer {
     /// assert_eq!(rx.try_pop(&mut buf), Ok(5));
     /// assert!(rx.try_pop(&mut buf).is_err());
     /// ```
+    #[inline]
     pub fn loan(&mut self, len: usize) -> Result<Loan<'_>, PushError> {
         let reservation = self.reserve(len)?;
         Ok(Loan {
@@ -534,17 +535,20 @@ impl Loan<'_> {
     }
 
     /// The writable view of the payload.
+    #[inline]
     pub fn payload(&self) -> ViewMut<'_> {
         self.producer.reserved(&self.reservation)
     }
 
     /// Copies `src` to the payload at `offset`; returns how many bytes fit
     /// (see [`ViewMut::write_at`]).
+    #[inline]
     pub fn write_at(&mut self, offset: usize, src: &[u8]) -> usize {
         self.payload().write_at(offset, src)
     }
 
     /// Copies `src` to the start of the payload; returns how many bytes fit.
+    #[inline]
     pub fn copy_from_slice(&mut self, src: &[u8]) -> usize {
         self.payload().write_at(0, src)
     }
@@ -553,12 +557,14 @@ impl Loan<'_> {
     ///
     /// # Errors
     /// [`OutOfRange`] if they do not fit; nothing is written.
+    #[inline]
     pub fn write_value<T: NoUninit>(&mut self, offset: usize, value: &T) -> Result<(), OutOfRange> {
         self.payload().write_value(offset, value)
     }
 
     /// Publishes the record with its first `n` bytes (`n` is clamped to
     /// [`Loan::len`]). Returns the bytes published.
+    #[inline]
     pub fn commit(self, n: usize) -> usize {
         let n = n.min(self.reservation.len);
         match self.producer.commit(self.reservation, n) {
