@@ -225,6 +225,24 @@ mod raw {
                 AtomicIndex::from_ptr(p.cast())
             }
         }
+
+        /// Up to `n` consecutive data words from byte offset `off` (reduced
+        /// and rounded as in `data_word`), never past the end of the data
+        /// area: a slice of atomics, so bulk copies check bounds once.
+        #[inline(always)]
+        pub(crate) fn data_words(&self, off: usize, n: usize) -> &[AtomicIndex] {
+            const WORD: usize = core::mem::size_of::<AtomicIndex>();
+            let cap = self.geometry.capacity() as usize;
+            let off = off & (cap - 1) & !(WORD - 1);
+            let n = n.min((cap - off) / WORD);
+            // SAFETY: `off + n * WORD <= capacity` bytes after `slot_offset(0)`,
+            // inside the region as in `data_word`; aligned; atomics may alias
+            // memory other processes write, and every bit pattern is valid.
+            unsafe {
+                let p = self.base.as_ptr().add(self.geometry.slot_offset(0) + off);
+                core::slice::from_raw_parts(p.cast::<AtomicIndex>(), n)
+            }
+        }
     }
 
     /// Keeps the header size in one place for the loom twin and the tests.
@@ -368,6 +386,16 @@ mod heap {
             const WORD: usize = core::mem::size_of::<AtomicIndex>();
             let cap = self.geometry.capacity() as usize;
             &self.inner.data[(off & (cap - 1)) / WORD]
+        }
+
+        /// As the mapped region's `data_words`.
+        #[inline]
+        pub(crate) fn data_words(&self, off: usize, n: usize) -> &[AtomicIndex] {
+            const WORD: usize = core::mem::size_of::<AtomicIndex>();
+            let cap = self.geometry.capacity() as usize;
+            let first = (off & (cap - 1)) / WORD;
+            let n = n.min(cap / WORD - first);
+            &self.inner.data[first..first + n]
         }
     }
 }

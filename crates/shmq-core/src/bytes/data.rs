@@ -40,17 +40,42 @@ pub(crate) fn load(region: &Region, at: usize, dst: &mut [u8]) {
         dst = &mut dst[k..];
         a += k;
     }
-    let mut chunks = dst.chunks_exact_mut(WORD);
-    for chunk in &mut chunks {
-        let w = region.data_word(a).load(Ordering::Relaxed);
-        chunk.copy_from_slice(&w.to_ne_bytes());
-        a += WORD;
+    let full = dst.len() / WORD;
+    // Inside one record, so inside the data area: `data_words` gives all
+    // `full` words (it clamps, and `zip` stops at the shorter side anyway).
+    let words = region.data_words(a, full);
+    let out = dst.as_mut_ptr();
+    let mut i = 0;
+    while i < words.len() {
+        let v = words[i].load(Ordering::Relaxed);
+        // SAFETY: `i < words.len() <= full = dst.len() / WORD`, so the word
+        // lies inside the private destination; written unaligned.
+        unsafe { out.add(i * WORD).cast::<Index>().write_unaligned(v) };
+        i += 1;
     }
-    let rest = chunks.into_remainder();
-    if !rest.is_empty() {
-        let w = region.data_word(a).load(Ordering::Relaxed).to_ne_bytes();
-        let k = rest.len();
-        rest.copy_from_slice(&w[..k]);
+    let rest = dst.len() % WORD;
+    if rest != 0 {
+        let w = region
+            .data_word(a + full * WORD)
+            .load(Ordering::Relaxed)
+            .to_ne_bytes();
+        dst[full * WORD..].copy_from_slice(&w[..rest]);
+    }
+}
+
+/// Stores the first `words.len()` whole words of `src` (at most
+/// `src.len() / WORD` of them) into `words`.
+#[inline(always)]
+fn store_words(words: &[crate::sync::AtomicIndex], src: &[u8]) {
+    let n = words.len().min(src.len() / WORD);
+    let inp = src.as_ptr();
+    let mut i = 0;
+    while i < n {
+        // SAFETY: `i < n <= src.len() / WORD`: the word lies inside `src`
+        // (private memory), read unaligned.
+        let v = unsafe { inp.add(i * WORD).cast::<Index>().read_unaligned() };
+        words[i].store(v, Ordering::Relaxed);
+        i += 1;
     }
 }
 
@@ -71,18 +96,11 @@ pub(crate) fn store(region: &Region, at: usize, src: &[u8]) {
         src = &src[k..];
         a += k;
     }
-    let mut chunks = src.chunks_exact(WORD);
-    for chunk in &mut chunks {
-        let mut w = [0u8; WORD];
-        w.copy_from_slice(chunk);
-        region
-            .data_word(a)
-            .store(Index::from_ne_bytes(w), Ordering::Relaxed);
-        a += WORD;
-    }
-    let rest = chunks.remainder();
+    let full = src.len() / WORD;
+    store_words(region.data_words(a, full), src);
+    let rest = &src[full * WORD..];
     if !rest.is_empty() {
-        let cell = region.data_word(a);
+        let cell = region.data_word(a + full * WORD);
         let mut w = cell.load(Ordering::Relaxed).to_ne_bytes();
         w[..rest.len()].copy_from_slice(rest);
         cell.store(Index::from_ne_bytes(w), Ordering::Relaxed);
@@ -95,22 +113,14 @@ pub(crate) fn store(region: &Region, at: usize, src: &[u8]) {
 #[inline]
 pub(crate) fn store_fresh(region: &Region, at: usize, src: &[u8]) {
     debug_assert!(at % WORD == 0);
-    let mut a = at;
-    let mut chunks = src.chunks_exact(WORD);
-    for chunk in &mut chunks {
-        let mut w = [0u8; WORD];
-        w.copy_from_slice(chunk);
-        region
-            .data_word(a)
-            .store(Index::from_ne_bytes(w), Ordering::Relaxed);
-        a += WORD;
-    }
-    let rest = chunks.remainder();
+    let full = src.len() / WORD;
+    store_words(region.data_words(at, full), src);
+    let rest = &src[full * WORD..];
     if !rest.is_empty() {
         let mut w = [0u8; WORD];
         w[..rest.len()].copy_from_slice(rest);
         region
-            .data_word(a)
+            .data_word(at + full * WORD)
             .store(Index::from_ne_bytes(w), Ordering::Relaxed);
     }
 }

@@ -311,9 +311,17 @@ impl Producer {
                 max: if r.start == self.tail { r.len } else { 0 },
             });
         }
+        self.publish(r.pad, n);
+        Ok(())
+    }
+
+    /// Publishes the record at the tail (after `pad` bytes of padding)
+    /// with `n` payload bytes; the caller checked the reservation.
+    #[inline]
+    fn publish(&mut self, pad: usize, n: usize) {
         let mut pos = self.tail;
-        if r.pad > 0 {
-            let next = pos.wrapping_add(r.pad as Index);
+        if pad > 0 {
+            let next = pos.wrapping_add(pad as Index);
             store_header(
                 &self.region,
                 next as usize & self.mask,
@@ -327,7 +335,7 @@ impl Producer {
                 &self.region,
                 pos as usize & self.mask,
                 full_stamp(pos),
-                PAD | r.pad as u32,
+                PAD | pad as u32,
                 Ordering::Release,
             );
             pos = next;
@@ -357,7 +365,6 @@ impl Producer {
         self.region
             .index(offset::MESSAGES_SENT)
             .store(self.sent, Ordering::Relaxed);
-        Ok(())
     }
 
     /// Reserves room for `len` payload bytes and returns a [`Loan`] to fill
@@ -409,7 +416,8 @@ impl Producer {
         let r = self.reserve(msg.len())?;
         // Word-aligned: payloads start 8 bytes into an 8-aligned record.
         data::store_fresh(&self.region, self.payload_at(&r), msg);
-        self.commit(r, msg.len())
+        self.publish(r.pad, msg.len());
+        Ok(())
     }
 
     /// Enqueues the bytes of one plain-data value as a message.
