@@ -78,15 +78,13 @@ pub use shmq_core::mpmc::Stats;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Mpmc;
 
-/// A handle to a named MPMC queue; see [`crate::Queue`].
-pub type Queue = crate::Queue<Mpmc>;
-/// Options for creating or opening an MPMC queue; see [`crate::Builder`].
-pub type Builder = crate::Builder<Mpmc>;
-/// A producer end of an MPMC queue (one of many); see [`crate::Sender`].
-pub type Sender = crate::Sender<Mpmc>;
-/// A consumer end of an MPMC queue (one of many, competing); see
-/// [`crate::Receiver`].
-pub type Receiver = crate::Receiver<Mpmc>;
+crate::kind::kind_aliases!(
+    Mpmc,
+    "mpmc",
+    "MPMC",
+    "one of many",
+    "one of many, competing"
+);
 
 /// Geometry of a new MPMC queue.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -108,22 +106,6 @@ impl Default for Config {
             max_endpoints: 16,
         }
     }
-}
-
-/// Removes the queue `name` from `/dev/shm` (any kind; see
-/// [`crate::Queue::remove`]).
-///
-/// # Errors
-/// [`Error::InvalidName`]; [`Error::Io`] (`NotFound` if there is no such queue).
-///
-/// ```
-/// # let name = format!("shmq-doc-mpmc-remove-{}", std::process::id());
-/// let q = shmq::mpmc::Queue::builder(&name).persist(true).create()?;
-/// shmq::mpmc::remove(&name)?;
-/// # Ok::<(), shmq::Error>(())
-/// ```
-pub fn remove(name: &str) -> Result<(), Error> {
-    Queue::remove(name)
 }
 
 impl Builder {

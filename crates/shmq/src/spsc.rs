@@ -88,14 +88,7 @@ pub use shmq_core::spsc::Stats;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Spsc;
 
-/// A handle to a named SPSC queue; see [`crate::Queue`].
-pub type Queue = crate::Queue<Spsc>;
-/// Options for creating or opening an SPSC queue; see [`crate::Builder`].
-pub type Builder = crate::Builder<Spsc>;
-/// The producer end of an SPSC queue; see [`crate::Sender`].
-pub type Sender = crate::Sender<Spsc>;
-/// The consumer end of an SPSC queue; see [`crate::Receiver`].
-pub type Receiver = crate::Receiver<Spsc>;
+crate::kind::kind_aliases!(Spsc, "spsc", "SPSC", "the only one", "the only one");
 
 /// Geometry of a new SPSC queue.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -114,22 +107,6 @@ impl Default for Config {
             slot_size: 64,
         }
     }
-}
-
-/// Removes the queue `name` from `/dev/shm` (any kind; see
-/// [`crate::Queue::remove`]).
-///
-/// # Errors
-/// [`Error::InvalidName`]; [`Error::Io`] (`NotFound` if there is no such queue).
-///
-/// ```
-/// # let name = format!("shmq-doc-spsc-remove-{}", std::process::id());
-/// let q = shmq::spsc::Queue::builder(&name).persist(true).create()?;
-/// shmq::spsc::remove(&name)?;
-/// # Ok::<(), shmq::Error>(())
-/// ```
-pub fn remove(name: &str) -> Result<(), Error> {
-    Queue::remove(name)
 }
 
 impl Kind for Spsc {
