@@ -75,8 +75,9 @@ fuzz() {
 step "setup toolchains" setup
 step "fmt" cargo fmt --all -- --check
 step "clippy" cargo clippy --workspace --all-targets -- -D warnings
+step "docs (-D warnings)" env RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps
 step "test" cargo test --workspace
-step "mpmc crash points" cargo test -p shmq --release --features crash-points --test processes_mpmc
+step "mpmc crash points" cargo test -p shmq --release --features crash-points --test processes_mpmc --test endpoint_api
 step "benches compile" benches
 step "loom" loom
 step "miri (shmq-core)" miri

@@ -40,7 +40,7 @@
 //!
 //! # Disconnection
 //! A [`Receiver`] that finds the queue empty reports
-//! [`TryRecvError::Disconnected`] once some sender has ever attached, none is
+//! [`TryRecvError::Disconnected`](crate::TryRecvError::Disconnected) once some sender has ever attached, none is
 //! attached and alive now, and a second look finds the queue still empty.
 //! The liveness check is a system call per sender entry, so `try_*` makes it
 //! on every 64th consecutive empty poll and `recv` about once per
@@ -51,7 +51,7 @@
 //! reported just before a newly attaching sender's first message arrives.
 //!
 //! # Blocking
-//! `send`/`recv` (and the `_blocking` variants) wait as [`WaitMode`] says:
+//! `send`/`recv` (and the `_blocking` variants) wait as [`WaitMode`](crate::WaitMode) says:
 //! spin, yield, then park on the region's wait line (shared futexes, one per
 //! direction, shared by all endpoints). A publication wakes every parked
 //! endpoint of the other direction; an endpoint that detaches wakes them
