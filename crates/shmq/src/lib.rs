@@ -41,6 +41,7 @@
 //! ```
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+pub mod admin;
 mod error;
 pub mod mpmc;
 mod os;

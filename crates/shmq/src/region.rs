@@ -31,6 +31,11 @@ pub(crate) struct Mapping {
     info: FileInfo,
     /// Remove the name when the last handle goes (creator, not persisted).
     unlink_on_drop: bool,
+    /// Creator only: a description of its own holding the lock on
+    /// [`layout::CREATOR_LOCK_BYTE`], taken right after the exclusive
+    /// create and released (closed) after `Drop` has unlinked the name. It
+    /// tells `admin::gc` that the region is still owned; see there.
+    _creator_lock: Option<OwnedFd>,
 }
 
 /// The byte of the backing file whose OFD write lock is the role.
@@ -55,11 +60,20 @@ impl Mapping {
         os::validate_name(name)?;
         let (fd, info) = os::create(name)?;
         let sized = (|| {
+            // First of all, before the file has a size: the creator lock
+            // (on a description of its own, so that liveness checks through
+            // `fd` see it). Nothing else can hold a lock on a file this new.
+            let creator = os::reopen(&fd, name, &info)?;
+            if !os::try_lock(&creator, layout::CREATOR_LOCK_BYTE)? {
+                return Err(Error::Io(std::io::Error::other(
+                    "the creator lock of a new region is held by another process",
+                )));
+            }
             os::set_len(&fd, geometry.total_size() as u64)?;
-            map(&fd, geometry.total_size())
+            Ok((map(&fd, geometry.total_size())?, creator))
         })();
-        let map = match sized {
-            Ok(map) => map,
+        let (map, creator) = match sized {
+            Ok(sized) => sized,
             Err(e) => {
                 // Best effort: do not leave a half-made region behind.
                 let _ = os::unlink_if_same(name, &info);
@@ -67,10 +81,11 @@ impl Mapping {
             }
         };
         let pid = rustix::process::getpid().as_raw_nonzero().get() as u32;
+        let flags = if persist { layout::FLAG_PERSISTENT } else { 0 };
         // SAFETY: `map` is a fresh page-aligned read/write mapping of exactly
         // `geometry.total_size()` bytes that lives until the end of this call; no
         // endpoint exists yet (openers only wait for `ready`).
-        unsafe { layout::init(map.as_mut_ptr(), &geometry, pid) };
+        unsafe { layout::init_with_flags(map.as_mut_ptr(), &geometry, pid, flags) };
         Ok(Arc::new(Mapping {
             map,
             fd,
@@ -78,6 +93,7 @@ impl Mapping {
             name: name.to_owned(),
             info,
             unlink_on_drop: !persist,
+            _creator_lock: Some(creator),
         }))
     }
 
@@ -111,6 +127,7 @@ impl Mapping {
                         name: name.to_owned(),
                         info,
                         unlink_on_drop: false,
+                        _creator_lock: None,
                     }))
                 }
                 Err(e) => e,
