@@ -693,15 +693,17 @@ pub fn gc_one(name: &str, dry_run: bool) -> Result<GcOutcome, InspectError> {
     }
 }
 
-/// [`gc_one`] over every shmq region in [`SHM_DIR`], sorted by name; files
-/// that are not shmq regions are left out of the result (and untouched).
+/// [`gc_one`] over every shmq region in [`SHM_DIR`] whose name starts with
+/// `prefix` (all of them for `""`), sorted by name; files that are not shmq
+/// regions are left out of the result (and untouched).
 ///
 /// # Errors
 /// Only if the directory cannot be read.
-pub fn gc(dry_run: bool) -> io::Result<Vec<(String, GcOutcome)>> {
+pub fn gc(prefix: &str, dry_run: bool) -> io::Result<Vec<(String, GcOutcome)>> {
     let mut names: Vec<String> = std::fs::read_dir(SHM_DIR)?
         .filter_map(|e| e.ok())
         .filter_map(|e| e.file_name().into_string().ok())
+        .filter(|name| name.starts_with(prefix))
         .collect();
     names.sort();
     Ok(names
