@@ -479,3 +479,32 @@ fn bench_runs_and_its_json_parses() {
         "{out}"
     );
 }
+
+#[test]
+fn stat_watch_refreshes_with_rates() {
+    let name = unique("watch");
+    let _c = Cleanup(vec![name.clone()]);
+    assert!(run(&["create", &name]).0);
+    let args = [
+        "stat",
+        name.as_str(),
+        "--watch",
+        "--interval",
+        "10ms",
+        "--iterations",
+        "3",
+    ];
+    let (ok, out, _) = run(&[&args[..], &["--json"]].concat());
+    assert!(ok);
+    let snapshots: Vec<Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON object per line"))
+        .collect();
+    assert_eq!(snapshots.len(), 3);
+    assert!(snapshots[0].get("rates_per_sec").is_none());
+    assert_eq!(snapshots[2]["rates_per_sec"]["enqueued"], 0.0);
+    let (ok, out, _) = run(&args);
+    assert!(ok);
+    assert_eq!(out.matches("name        ").count(), 3);
+    assert!(out.contains("+0.0/s"), "{out}");
+}
