@@ -213,8 +213,9 @@ fn ls_and_stat_follow_live_dead_poisoned_and_scribbled_regions() {
             e["queued"] == 0 && e["senders"]["alive"] == 1 && e["receivers"]["alive"] == 1
         })
     });
-    let (ok, out, _) = run(&["ls"]);
-    assert!(ok);
+    // (Not asserting ls's exit status: a broken region left in /dev/shm by
+    // anything else would make it 1.)
+    let (_, out, _) = run(&["ls"]);
     let row = out.lines().find(|l| l.starts_with(&name)).expect("a row");
     assert!(row.contains("alive"), "{row}");
 
