@@ -509,3 +509,33 @@ fn stat_watch_refreshes_with_rates() {
     assert_eq!(out.matches("name        ").count(), 3);
     assert!(out.contains("+0.0/s"), "{out}");
 }
+
+#[test]
+fn a_leased_file_does_not_block_gc() {
+    use std::os::fd::AsRawFd;
+    let name = unique("lease");
+    let _c = Cleanup(vec![name.clone()]);
+    std::fs::write(path(&name), vec![0u8; 4096]).unwrap();
+    let f = std::fs::File::open(path(&name)).unwrap();
+    // A read lease: an open for writing (gc's) by another process waits for
+    // it to be broken (up to /proc/sys/fs/lease-break-time, 45 s by default)
+    // unless made O_NONBLOCK, which fails at once with EWOULDBLOCK. The
+    // break is announced to the holder with SIGIO, whose default action
+    // would end this test process.
+    // SAFETY: ignoring SIGIO installs no handler; no test here uses SIGIO.
+    unsafe { libc::signal(libc::SIGIO, libc::SIG_IGN) };
+    // SAFETY: `f` is an open descriptor for the duration of the call;
+    // F_SETLEASE takes an integer argument.
+    let rc = unsafe { libc::fcntl(f.as_raw_fd(), libc::F_SETLEASE, libc::F_RDLCK) };
+    assert_eq!(rc, 0, "F_SETLEASE: {}", std::io::Error::last_os_error());
+    let v = json(&["gc", "--json", &name]);
+    assert_eq!(v[0]["outcome"], "not-shmq", "{v}");
+    // "cannot read" (EWOULDBLOCK), not "no shmq magic word": the open did
+    // not wait for the lease to go.
+    assert!(
+        v[0]["error"].as_str().unwrap().contains("cannot read"),
+        "{v}"
+    );
+    assert!(path(&name).exists());
+    drop(f);
+}
