@@ -336,6 +336,39 @@ fn send_then_recv_round_trip_between_two_processes() {
 }
 
 #[test]
+fn recv_piped_into_send_relays_between_queues() {
+    let _s = serial();
+    let (a, b) = (unique("relay-a"), unique("relay-b"));
+    let _c = Cleanup(vec![a.clone(), b.clone()]);
+    assert!(run(&["create", &a]).0 && run(&["create", &b]).0);
+    // `shmq recv a | shmq send b`: two shmq processes joined by a pipe.
+    let relay =
+        format!("'{BIN}' recv {a} --count 3 --timeout 30s | '{BIN}' send {b} --timeout 30s");
+    let mut sh = std::process::Command::new("sh")
+        .args(["-c", &relay])
+        .spawn()
+        .expect("sh");
+    shmq(&["send", &a, "--value", "x", "--value", "y", "--value", "z"])
+        .assert()
+        .success();
+    let (ok, out, err) = run(&["recv", &b, "--count", "3", "--timeout", "30s"]);
+    assert!(ok, "{err}");
+    assert_eq!(out, "x\ny\nz\n");
+    let end = Instant::now() + CALL;
+    let status = loop {
+        if let Some(status) = sh.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > end {
+            let _ = sh.kill();
+            panic!("the relay did not end");
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    assert!(status.success(), "relay: {status}");
+}
+
+#[test]
 fn gc_keeps_live_holders_and_removes_dead_ones() {
     let _s = serial();
     let (held, dead, persistent) = (unique("gc-held"), unique("gc-dead"), unique("gc-pers"));

@@ -62,7 +62,8 @@ impl Mapping {
         let sized = (|| {
             // First of all, before the file has a size: the creator lock
             // (on a description of its own, so that liveness checks through
-            // `fd` see it). Nothing else can hold a lock on a file this new.
+            // `fd` see it). Nothing else can hold a lock on a file this new:
+            // `admin::gc_one` locks only regions whose `ready` is published.
             let creator = os::reopen(&fd, name, &info)?;
             if !os::try_lock(&creator, layout::CREATOR_LOCK_BYTE)? {
                 return Err(Error::Io(std::io::Error::other(
