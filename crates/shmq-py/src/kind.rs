@@ -1,0 +1,240 @@
+//! What the binding needs from a queue kind, implemented for SPSC and MPMC.
+//!
+//! The Python classes of both kinds are generated from one template
+//! (`endpoint.rs`, `queue.rs`) over these traits, so they have the same
+//! methods by construction.
+// TODO(lead): once #8 lands (one generic Queue/Sender/Receiver), these
+// traits collapse into that type's methods.
+
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+use shmq::{Error, RecvTimeoutError, SendTimeoutError, TryRecvError, TrySendError, WaitStats};
+use std::time::Duration;
+
+/// A sending endpoint.
+pub(crate) trait Tx: Send + std::fmt::Debug {
+    fn try_send(&mut self, msg: &[u8]) -> Result<(), TrySendError>;
+    fn send(&mut self, msg: &[u8], timeout: Duration) -> Result<(), SendTimeoutError>;
+}
+
+/// A receiving endpoint.
+pub(crate) trait Rx: Send + std::fmt::Debug {
+    fn try_recv(&mut self, buf: &mut [u8]) -> Result<usize, TryRecvError>;
+    fn recv(&mut self, buf: &mut [u8], timeout: Duration) -> Result<usize, RecvTimeoutError>;
+}
+
+/// A queue kind: its handle and endpoint types.
+pub(crate) trait Kind {
+    type Queue: Send + std::fmt::Debug;
+    type Sender: Tx;
+    type Receiver: Rx;
+
+    fn open(name: &str) -> Result<Self::Queue, Error>;
+    fn sender(q: &Self::Queue) -> Result<Self::Sender, Error>;
+    fn receiver(q: &Self::Queue) -> Result<Self::Receiver, Error>;
+    fn capacity(q: &Self::Queue) -> usize;
+    fn slot_size(q: &Self::Queue) -> usize;
+    /// Messages in the queue (a snapshot).
+    fn len(q: &Self::Queue) -> usize;
+    /// The queue's counters as a dict.
+    fn stats<'py>(py: Python<'py>, q: &Self::Queue) -> PyResult<Bound<'py, PyDict>>;
+}
+
+/// Messages between a consumer cursor and a producer cursor read from the
+/// region at slightly different moments, clamped to `0..=capacity` (the
+/// counters are written by peers: informative only).
+// TODO(lead): use Queue::len() once #8 lands.
+pub(crate) fn len_between(enqueued: u64, dequeued: u64, capacity: usize) -> usize {
+    let capacity = capacity as u64;
+    let ahead = enqueued.wrapping_sub(dequeued);
+    if ahead <= capacity {
+        ahead as usize
+    } else if dequeued.wrapping_sub(enqueued) <= capacity {
+        // The consumer's cursor was read after it passed the (older) value
+        // read for the producer's: the queue was empty or nearly.
+        0
+    } else {
+        // Not a state an honest queue can be in.
+        capacity as usize
+    }
+}
+
+/// The blocking-wait counters as a dict.
+pub(crate) fn wait_stats<'py>(py: Python<'py>, w: &WaitStats) -> PyResult<Bound<'py, PyDict>> {
+    let d = PyDict::new(py);
+    d.set_item("consumer_sleeps", w.consumer_sleeps)?;
+    d.set_item("consumer_spurious", w.consumer_spurious)?;
+    d.set_item("data_wakes", w.data_wakes)?;
+    d.set_item("producer_sleeps", w.producer_sleeps)?;
+    d.set_item("producer_spurious", w.producer_spurious)?;
+    d.set_item("room_wakes", w.room_wakes)?;
+    Ok(d)
+}
+
+/// Creates `name` with `create`, or opens it if it exists. A name removed
+/// between the failed create and the open is retried a few times.
+// TODO(lead): use {spsc,mpmc}::Queue::open_or_create once #8 lands.
+pub(crate) fn open_or_create<K: Kind>(
+    name: &str,
+    create: impl Fn() -> Result<K::Queue, Error>,
+) -> Result<K::Queue, Error> {
+    const ATTEMPTS: usize = 8;
+    let exists = |e: &Error, kind| matches!(e, Error::Io(io) if io.kind() == kind);
+    let mut last = None;
+    for _ in 0..ATTEMPTS {
+        match create() {
+            Err(e) if exists(&e, std::io::ErrorKind::AlreadyExists) => {}
+            done => return done,
+        }
+        match K::open(name) {
+            Err(e) if exists(&e, std::io::ErrorKind::NotFound) => last = Some(e),
+            done => return done,
+        }
+    }
+    Err(last.unwrap_or_else(|| Error::Io(std::io::ErrorKind::NotFound.into())))
+}
+
+/// Removes the queue `name` (of any kind) from `/dev/shm`.
+// TODO(lead): use mpmc::remove for MPMC queues once #8 lands; spsc::remove
+// unlinks any valid name today.
+pub(crate) fn remove(name: &str) -> Result<(), Error> {
+    shmq::spsc::remove(name)
+}
+
+/// Single-producer single-consumer queues.
+#[derive(Debug)]
+pub(crate) enum Spsc {}
+
+impl Tx for shmq::spsc::Sender {
+    fn try_send(&mut self, msg: &[u8]) -> Result<(), TrySendError> {
+        shmq::spsc::Sender::try_send(self, msg)
+    }
+    fn send(&mut self, msg: &[u8], timeout: Duration) -> Result<(), SendTimeoutError> {
+        shmq::spsc::Sender::send(self, msg, timeout)
+    }
+}
+
+impl Rx for shmq::spsc::Receiver {
+    fn try_recv(&mut self, buf: &mut [u8]) -> Result<usize, TryRecvError> {
+        shmq::spsc::Receiver::try_recv(self, buf)
+    }
+    fn recv(&mut self, buf: &mut [u8], timeout: Duration) -> Result<usize, RecvTimeoutError> {
+        shmq::spsc::Receiver::recv(self, buf, timeout)
+    }
+}
+
+fn state(s: shmq::EndpointState) -> String {
+    match s {
+        shmq::EndpointState::Never => "never".into(),
+        shmq::EndpointState::Attached => "attached".into(),
+        shmq::EndpointState::Closed => "closed".into(),
+        shmq::EndpointState::Invalid(v) => format!("invalid({v})"),
+    }
+}
+
+impl Kind for Spsc {
+    type Queue = shmq::spsc::Queue;
+    type Sender = shmq::spsc::Sender;
+    type Receiver = shmq::spsc::Receiver;
+
+    fn open(name: &str) -> Result<Self::Queue, Error> {
+        shmq::spsc::Queue::open(name)
+    }
+    fn sender(q: &Self::Queue) -> Result<Self::Sender, Error> {
+        q.sender()
+    }
+    fn receiver(q: &Self::Queue) -> Result<Self::Receiver, Error> {
+        q.receiver()
+    }
+    fn capacity(q: &Self::Queue) -> usize {
+        q.capacity()
+    }
+    fn slot_size(q: &Self::Queue) -> usize {
+        q.slot_size()
+    }
+    fn len(q: &Self::Queue) -> usize {
+        let s = q.stats();
+        len_between(u64::from(s.enqueued), u64::from(s.dequeued), q.capacity())
+    }
+    fn stats<'py>(py: Python<'py>, q: &Self::Queue) -> PyResult<Bound<'py, PyDict>> {
+        let s = q.stats();
+        let d = PyDict::new(py);
+        d.set_item("enqueued", s.enqueued)?;
+        d.set_item("dequeued", s.dequeued)?;
+        d.set_item("full", s.full)?;
+        d.set_item("empty", s.empty)?;
+        d.set_item("producer_poisoned", s.producer_poisoned)?;
+        d.set_item("consumer_poisoned", s.consumer_poisoned)?;
+        d.set_item("poisoned", s.poisoned)?;
+        d.set_item("producer", state(s.producer))?;
+        d.set_item("consumer", state(s.consumer))?;
+        d.set_item("wait", wait_stats(py, &s.wait)?)?;
+        Ok(d)
+    }
+}
+
+/// Multi-producer multi-consumer queues.
+#[derive(Debug)]
+pub(crate) enum Mpmc {}
+
+impl Tx for shmq::mpmc::Sender {
+    fn try_send(&mut self, msg: &[u8]) -> Result<(), TrySendError> {
+        shmq::mpmc::Sender::try_send(self, msg)
+    }
+    fn send(&mut self, msg: &[u8], timeout: Duration) -> Result<(), SendTimeoutError> {
+        shmq::mpmc::Sender::send(self, msg, timeout)
+    }
+}
+
+impl Rx for shmq::mpmc::Receiver {
+    fn try_recv(&mut self, buf: &mut [u8]) -> Result<usize, TryRecvError> {
+        shmq::mpmc::Receiver::try_recv(self, buf)
+    }
+    fn recv(&mut self, buf: &mut [u8], timeout: Duration) -> Result<usize, RecvTimeoutError> {
+        shmq::mpmc::Receiver::recv(self, buf, timeout)
+    }
+}
+
+impl Kind for Mpmc {
+    type Queue = shmq::mpmc::Queue;
+    type Sender = shmq::mpmc::Sender;
+    type Receiver = shmq::mpmc::Receiver;
+
+    fn open(name: &str) -> Result<Self::Queue, Error> {
+        shmq::mpmc::Queue::open(name)
+    }
+    fn sender(q: &Self::Queue) -> Result<Self::Sender, Error> {
+        q.sender()
+    }
+    fn receiver(q: &Self::Queue) -> Result<Self::Receiver, Error> {
+        q.receiver()
+    }
+    fn capacity(q: &Self::Queue) -> usize {
+        q.capacity()
+    }
+    fn slot_size(q: &Self::Queue) -> usize {
+        q.slot_size()
+    }
+    fn len(q: &Self::Queue) -> usize {
+        // Claimed positions include ones whose sender is still writing.
+        let s = q.stats();
+        len_between(u64::from(s.claimed), u64::from(s.taken), q.capacity())
+    }
+    fn stats<'py>(py: Python<'py>, q: &Self::Queue) -> PyResult<Bound<'py, PyDict>> {
+        let s = q.stats();
+        let d = PyDict::new(py);
+        d.set_item("claimed", s.claimed)?;
+        d.set_item("taken", s.taken)?;
+        d.set_item("skipped", s.skipped)?;
+        d.set_item("lost", s.lost)?;
+        d.set_item("idle", s.idle)?;
+        d.set_item("producer_poisoned", s.producer_poisoned)?;
+        d.set_item("consumer_poisoned", s.consumer_poisoned)?;
+        d.set_item("poisoned", s.poisoned)?;
+        d.set_item("producers", s.producers)?;
+        d.set_item("consumers", s.consumers)?;
+        d.set_item("producer_ever", s.producer_ever)?;
+        d.set_item("wait", wait_stats(py, &s.wait)?)?;
+        Ok(d)
+    }
+}
