@@ -28,7 +28,7 @@ pub(crate) struct SenderState<T> {
 impl<T: Tx> SenderState<T> {
     pub(crate) fn new(inner: T, name: &str, capacity: usize, slot_size: usize) -> Self {
         SenderState {
-            inner: Owned::new(inner, "Sender"),
+            inner: Owned::new(inner, "Sender", false),
             name: name.to_owned(),
             capacity,
             slot_size,
@@ -87,7 +87,7 @@ pub(crate) struct ReceiverState<T> {
 impl<T: Rx> ReceiverState<T> {
     pub(crate) fn new(inner: T, name: &str, capacity: usize, slot_size: usize) -> Self {
         ReceiverState {
-            inner: Owned::new(inner, "Receiver"),
+            inner: Owned::new(inner, "Receiver", false),
             name: name.to_owned(),
             capacity,
             slot_size,

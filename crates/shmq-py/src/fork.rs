@@ -4,10 +4,13 @@
 //! endpoints. An endpoint's copy shares the parent's role lock (see the
 //! `fork()` sections of `shmq::spsc` and `shmq::mpmc`): if the child used it,
 //! or merely dropped it (which closes the endpoint and unlocks the role), it
-//! would act on the parent's behalf. A creator's `Queue` dropped in the child
-//! would remove the name the parent still uses. So each object remembers the
-//! process generation it was made in; in a forked child it refuses to be
-//! used and is forgotten (never dropped) when closed or collected.
+//! would act on the parent's behalf. So an endpoint remembers the process
+//! generation it was made in, and in a forked child it refuses to be used.
+//! A `Queue` handle may be used in the child (endpoints taken from it there
+//! lock through descriptions of their own, as in any process), but a
+//! creator's handle dropped in the child would remove the name the parent
+//! still uses: neither kind of object is ever dropped in a forked child, only
+//! forgotten when closed or collected.
 //!
 //! The generation is bumped by a hook that `shmq/__init__.py` registers with
 //! `os.register_at_fork(after_in_child=...)`, which covers `os.fork()` and
@@ -41,16 +44,20 @@ pub(crate) struct Owned<T> {
     generation: u64,
     pid: u32,
     what: &'static str,
+    /// Whether a forked child may use it (but still not drop it).
+    usable_after_fork: bool,
 }
 
 impl<T> Owned<T> {
-    /// Owns `value`, made in this process; `what` names it in errors.
-    pub(crate) fn new(value: T, what: &'static str) -> Self {
+    /// Owns `value`, made in this process; `what` names it in errors. An
+    /// endpoint is not `usable_after_fork`, a queue handle is.
+    pub(crate) fn new(value: T, what: &'static str, usable_after_fork: bool) -> Self {
         Owned {
             value: Mutex::new(Some(value)),
             generation: GENERATION.load(Ordering::Relaxed),
             pid: std::process::id(),
             what,
+            usable_after_fork,
         }
     }
 
@@ -62,13 +69,14 @@ impl<T> Owned<T> {
     /// The value, if open and in the process that made it.
     ///
     /// # Errors
-    /// `ValueError` once closed; `shmq.Error` in a forked child.
+    /// `ValueError` once closed; `shmq.Error` in a forked child (unless
+    /// `usable_after_fork`).
     pub(crate) fn get(&mut self) -> PyResult<&mut T> {
         let what = self.what;
-        if self.generation != GENERATION.load(Ordering::Relaxed) {
+        if !self.usable_after_fork && self.generation != GENERATION.load(Ordering::Relaxed) {
             return Err(py::Error::new_err(format!(
                 "this {what} was inherited across fork(); \
-                 open the queue (or take an endpoint) again in this process"
+                 take a new endpoint in this process"
             )));
         }
         self.slot()

@@ -19,7 +19,7 @@ pub(crate) struct QueueState<K: Kind> {
 impl<K: Kind> QueueState<K> {
     pub(crate) fn new(queue: K::Queue, name: &str) -> Self {
         QueueState {
-            inner: Owned::new(queue, "Queue"),
+            inner: Owned::new(queue, "Queue", true),
             name: name.to_owned(),
         }
     }
@@ -90,6 +90,15 @@ impl<K: Kind> QueueState<K> {
 /// kind's constructors.
 macro_rules! queue_class {
     ($Queue:ident, $Sender:ident, $Receiver:ident, $module:tt, $K:ty, { $($extra:tt)* }) => {
+        /// A handle to a named queue in ``/dev/shm``; endpoints are taken
+        /// from it (``sender()``, ``receiver()``). Made by ``create``,
+        /// ``open`` or ``open_or_create``; pickling it (e.g. to a
+        /// ``multiprocessing`` child) opens the same queue by name.
+        ///
+        /// Closing the handle (``close()`` or the end of a ``with`` block)
+        /// leaves endpoints taken from it usable. The creator's name is
+        /// removed once its handle and all endpoints taken from it are closed,
+        /// unless it was created with ``persist=True``.
         #[pyclass(name = "Queue", module = $module)]
         #[derive(Debug)]
         pub(crate) struct $Queue(pub(crate) crate::queue::QueueState<$K>);
