@@ -67,7 +67,11 @@ impl<T: Tx> SenderState<T> {
     }
 
     pub(crate) fn repr(&mut self, class: &str) -> String {
-        let closed = if self.inner.is_closed() { ", closed" } else { "" };
+        let closed = if self.inner.is_closed() {
+            ", closed"
+        } else {
+            ""
+        };
         format!("<{class} {:?}{closed}>", self.name)
     }
 }
@@ -160,7 +164,11 @@ impl<T: Rx> ReceiverState<T> {
     }
 
     pub(crate) fn repr(&mut self, class: &str) -> String {
-        let closed = if self.inner.is_closed() { ", closed" } else { "" };
+        let closed = if self.inner.is_closed() {
+            ", closed"
+        } else {
+            ""
+        };
         format!("<{class} {:?}{closed}>", self.name)
     }
 }

@@ -92,8 +92,8 @@ impl<T> Owned<T> {
     /// Closes it: drops the value in the process that made it, forgets it
     /// (no side effect on the shared region) in a forked child. Idempotent.
     pub(crate) fn close(&mut self) {
-        let inherited = self.generation != GENERATION.load(Ordering::Relaxed)
-            || self.pid != std::process::id();
+        let inherited =
+            self.generation != GENERATION.load(Ordering::Relaxed) || self.pid != std::process::id();
         if let Some(value) = self.slot().take() {
             if inherited {
                 std::mem::forget(value);

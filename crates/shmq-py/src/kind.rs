@@ -154,7 +154,7 @@ impl Kind for Spsc {
     }
     fn len(q: &Self::Queue) -> usize {
         let s = q.stats();
-        len_between(u64::from(s.enqueued), u64::from(s.dequeued), q.capacity())
+        len_between(s.enqueued, s.dequeued, q.capacity())
     }
     fn stats<'py>(py: Python<'py>, q: &Self::Queue) -> PyResult<Bound<'py, PyDict>> {
         let s = q.stats();
@@ -218,7 +218,7 @@ impl Kind for Mpmc {
     fn len(q: &Self::Queue) -> usize {
         // Claimed positions include ones whose sender is still writing.
         let s = q.stats();
-        len_between(u64::from(s.claimed), u64::from(s.taken), q.capacity())
+        len_between(s.claimed, s.taken, q.capacity())
     }
     fn stats<'py>(py: Python<'py>, q: &Self::Queue) -> PyResult<Bound<'py, PyDict>> {
         let s = q.stats();

@@ -24,7 +24,13 @@ fn create(
         .create()
 }
 
-endpoint_classes!(MpmcSender, MpmcReceiver, "shmq.mpmc", shmq::mpmc::Sender, shmq::mpmc::Receiver);
+endpoint_classes!(
+    MpmcSender,
+    MpmcReceiver,
+    "shmq.mpmc",
+    shmq::mpmc::Sender,
+    shmq::mpmc::Receiver
+);
 
 queue_class!(MpmcQueue, MpmcSender, MpmcReceiver, "shmq.mpmc", Mpmc, {
     /// Creates the queue ``name`` (``/dev/shm/<name>``, exclusively, mode

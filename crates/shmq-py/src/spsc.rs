@@ -6,7 +6,12 @@ use crate::kind::Spsc;
 use crate::queue::{queue_class, QueueState};
 use pyo3::prelude::*;
 
-fn create(name: &str, capacity: u32, slot_size: u32, persist: bool) -> Result<shmq::spsc::Queue, shmq::Error> {
+fn create(
+    name: &str,
+    capacity: u32,
+    slot_size: u32,
+    persist: bool,
+) -> Result<shmq::spsc::Queue, shmq::Error> {
     shmq::spsc::Queue::builder(name)
         .capacity(capacity)
         .slot_size(slot_size)
@@ -14,7 +19,13 @@ fn create(name: &str, capacity: u32, slot_size: u32, persist: bool) -> Result<sh
         .create()
 }
 
-endpoint_classes!(SpscSender, SpscReceiver, "shmq.spsc", shmq::spsc::Sender, shmq::spsc::Receiver);
+endpoint_classes!(
+    SpscSender,
+    SpscReceiver,
+    "shmq.spsc",
+    shmq::spsc::Sender,
+    shmq::spsc::Receiver
+);
 
 queue_class!(SpscQueue, SpscSender, SpscReceiver, "shmq.spsc", Spsc, {
     /// Creates the queue ``name`` (``/dev/shm/<name>``, exclusively, mode
@@ -26,7 +37,13 @@ queue_class!(SpscQueue, SpscSender, SpscReceiver, "shmq.spsc", Spsc, {
     /// invalid geometry.
     #[staticmethod]
     #[pyo3(signature = (name, capacity = 1024, slot_size = 64, *, persist = false))]
-    fn create(py: Python<'_>, name: &str, capacity: u32, slot_size: u32, persist: bool) -> PyResult<Self> {
+    fn create(
+        py: Python<'_>,
+        name: &str,
+        capacity: u32,
+        slot_size: u32,
+        persist: bool,
+    ) -> PyResult<Self> {
         let q = py
             .detach(|| create(name, capacity, slot_size, persist))
             .map_err(|e| errors::setup(e, name))?;
@@ -37,8 +54,15 @@ queue_class!(SpscQueue, SpscSender, SpscReceiver, "shmq.spsc", Spsc, {
     /// creates it as ``create`` does. Raises as ``create`` and ``open``.
     #[staticmethod]
     #[pyo3(signature = (name, capacity = 1024, slot_size = 64, *, persist = false))]
-    fn open_or_create(py: Python<'_>, name: &str, capacity: u32, slot_size: u32, persist: bool) -> PyResult<Self> {
-        QueueState::open_or_create(py, name, || create(name, capacity, slot_size, persist)).map(Self)
+    fn open_or_create(
+        py: Python<'_>,
+        name: &str,
+        capacity: u32,
+        slot_size: u32,
+        persist: bool,
+    ) -> PyResult<Self> {
+        QueueState::open_or_create(py, name, || create(name, capacity, slot_size, persist))
+            .map(Self)
     }
 });
 
