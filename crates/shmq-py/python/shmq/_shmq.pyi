@@ -2,7 +2,7 @@
 
 from types import ModuleType
 
-__all__: list[str]
+__all__ = ["spsc", "mpmc", "WAIT_SLICE", "_after_fork_in_child"]
 
 spsc: ModuleType
 mpmc: ModuleType
