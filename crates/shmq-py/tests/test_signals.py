@@ -1,5 +1,5 @@
 """Ctrl-C (SIGINT) ends a blocking call with KeyboardInterrupt, in a separate
-``python`` process, which then exits cleanly."""
+``python`` process, whose endpoints then still work and which exits cleanly."""
 
 import signal
 
@@ -33,6 +33,15 @@ with q.receiver() as rx, q.sender() as tx:
         print("returned")
     except KeyboardInterrupt:
         print("interrupted")
+    # The interrupted endpoints still work.
+    while True:
+        try:
+            rx.try_recv()
+        except shmq.Empty:
+            break
+    tx.try_send(b"y")
+    assert rx.try_recv() == b"y"
+    print("usable")
 print("closed", flush=True)
 """
 
@@ -49,7 +58,7 @@ def test_ctrl_c_interrupts_a_blocking_call(kind, name, call):
         proc.send_signal(signal.SIGINT)
         code, out, err = finish(proc)
         assert code == 0, err
-        assert out.split() == ["interrupted", "closed"], err
+        assert out.split() == ["interrupted", "usable", "closed"], err
         # It closed its endpoints on the way out: the roles are free.
         q.sender().close()
         q.receiver().close()
