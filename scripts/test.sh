@@ -103,9 +103,10 @@ python_binding() (
     elif [ "$status" -ne 0 ]; then
         return "$status"
     fi
-    # The example and the benchmark end to end, tiny counts (no figures).
-    "$venv/bin/python" examples/python/producer_consumer.py --count 2000
-    "$venv/bin/python" benches/python/bench.py --quick >/dev/null
+    # The example and the benchmark end to end, tiny counts (no figures);
+    # `timeout` bounds them (their receive loops wait on their peers).
+    timeout 300 "$venv/bin/python" examples/python/producer_consumer.py --count 2000
+    timeout 600 "$venv/bin/python" benches/python/bench.py --quick >/dev/null
 )
 
 step "setup toolchains" setup
