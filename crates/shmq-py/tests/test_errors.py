@@ -133,12 +133,28 @@ region = mmap.mmap(fd, os.path.getsize(path))
 tx, rx = q.sender(), q.receiver()
 buf = bytearray(32)
 errors = ok = 0
-for round in range(300):
+
+
+def scribble():
     # A hostile peer: random values in random words of the whole region
     # (header, cursors, wait line, slots); the file size never changes.
     for _ in range(rng.randrange(1, 8)):
         at = rng.randrange(0, len(region) - 8)
         region[at:at + 8] = rng.getrandbits(64).to_bytes(8, "little")
+
+
+scribbler = None
+if sys.argv[4] == "concurrent":
+    # Another process scribbles all the time, also while calls run.
+    scribbler = os.fork()
+    if scribbler == 0:
+        rng.seed(seed + 1)
+        for _ in range(2_000_000):
+            scribble()
+        os._exit(0)
+for round in range(300):
+    if scribbler is None:
+        scribble()
     calls = [lambda: q.len(), lambda: q.stats()]
     if not tx.closed:
         calls += [lambda: tx.try_send(b"m" * rng.randrange(0, 33)),
@@ -161,15 +177,19 @@ for round in range(300):
                 globals()[end] = q.sender() if end == "tx" else q.receiver()
             except shmq.Error:
                 errors += 1
+if scribbler is not None:
+    os.kill(scribbler, 9)
+    os.waitpid(scribbler, 0)
 print("survived", ok, errors)
 """
 
 
-def test_random_scribbles_raise_only_shmq_errors(kind, name):
+@pytest.mark.parametrize("mode", ["interleaved", "concurrent"])
+def test_random_scribbles_raise_only_shmq_errors(kind, name, mode):
     # In a child process, so that a crash (a signal) would show as its exit
     # status instead of killing the test run.
     seed = random.randrange(1 << 30)
-    proc = python(HOSTILE_CHILD, kind.__name__.split(".")[1], name, str(seed))
+    proc = python(HOSTILE_CHILD, kind.__name__.split(".")[1], name, str(seed), mode)
     code, out, err = finish(proc)
     assert code == 0, f"seed {seed}: {err}"
     assert out.startswith("survived"), f"seed {seed}: {err}"
