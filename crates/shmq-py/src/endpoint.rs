@@ -100,7 +100,7 @@ impl<T: Rx> ReceiverState<T> {
     }
 
     /// Receives into `buf`: at once if a message is there, else waiting in
-    /// slices without the GIL. `Ok(None)` means disconnected (for `__next__`).
+    /// slices without the GIL.
     fn recv_to(
         py: Python<'_>,
         rx: &mut T,
@@ -120,18 +120,33 @@ impl<T: Rx> ReceiverState<T> {
         )
     }
 
-    /// `Receiver.recv`; `Ok(None)` if disconnected and `stop` (iteration).
+    /// Receives one message as `bytes`; the inner `Err` is the platform's.
+    fn recv_bytes<'py>(
+        &mut self,
+        py: Python<'py>,
+        timeout: Option<std::time::Duration>,
+    ) -> PyResult<Result<Bound<'py, PyBytes>, RecvTimeoutError>> {
+        let rx = self.inner.get()?;
+        Ok(Self::recv_to(py, rx, &mut self.scratch, timeout)?
+            .map(|n| PyBytes::new(py, &self.scratch[..n])))
+    }
+
+    /// `Receiver.recv`.
     pub(crate) fn recv<'py>(
         &mut self,
         py: Python<'py>,
         timeout: Option<f64>,
-        stop: bool,
-    ) -> PyResult<Option<Bound<'py, PyBytes>>> {
+    ) -> PyResult<Bound<'py, PyBytes>> {
         let timeout = wait::timeout(timeout)?;
-        let rx = self.inner.get()?;
-        match Self::recv_to(py, rx, &mut self.scratch, timeout)? {
-            Ok(n) => Ok(Some(PyBytes::new(py, &self.scratch[..n]))),
-            Err(RecvTimeoutError::Disconnected) if stop => Ok(None),
+        self.recv_bytes(py, timeout)?.map_err(errors::recv)
+    }
+
+    /// `Receiver.__next__`: `recv()`, and `None` (end of iteration) once
+    /// disconnected.
+    pub(crate) fn next<'py>(&mut self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyBytes>>> {
+        match self.recv_bytes(py, None)? {
+            Ok(b) => Ok(Some(b)),
+            Err(RecvTimeoutError::Disconnected) => Ok(None),
             Err(e) => Err(errors::recv(e)),
         }
     }
@@ -288,10 +303,7 @@ macro_rules! endpoint_classes {
                 py: Python<'py>,
                 timeout: Option<f64>,
             ) -> PyResult<Bound<'py, pyo3::types::PyBytes>> {
-                match self.0.recv(py, timeout, false)? {
-                    Some(b) => Ok(b),
-                    None => unreachable!("recv(stop=false) never returns None"),
-                }
+                self.0.recv(py, timeout)
             }
 
             /// Receives one message into the writable buffer ``buffer`` (no
@@ -363,7 +375,7 @@ macro_rules! endpoint_classes {
                 &mut self,
                 py: Python<'py>,
             ) -> PyResult<Option<Bound<'py, pyo3::types::PyBytes>>> {
-                self.0.recv(py, None, true)
+                self.0.next(py)
             }
 
             fn __enter__(slf: Bound<'_, Self>) -> Bound<'_, Self> {
