@@ -27,3 +27,8 @@ def use_inherited(tx, rx, results):
     tx.close()
     rx.close()
     results.put(outcomes)
+
+
+def close_queue(q):
+    """In a forked child: closes the inherited (creator's) queue handle."""
+    q.close()

@@ -120,6 +120,19 @@ def test_endpoints_inherited_across_fork_are_refused_in_the_child(kind, name):
         rx.close()
 
 
+def test_a_creator_handle_closed_in_a_forked_child_keeps_the_name(kind, name):
+    ctx = multiprocessing.get_context("fork")
+    with kind.Queue.create(name) as q:
+        child = ctx.Process(target=peers.close_queue, args=(q,))
+        child.start()
+        child.join(BOUND)
+        assert child.exitcode == 0
+        # Closing there did not remove the name (only the parent's close does).
+        kind.Queue.open(name).close()
+    with pytest.raises(shmq.NotFound):
+        kind.Queue.open(name)
+
+
 SENDER_CHILD = """
 import sys, time, shmq
 kind, name = getattr(shmq, sys.argv[1]), sys.argv[2]
