@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The project's whole test suite: `scripts/test.sh` (CI runs it via .ci/run).
 #
-# Needs stable Rust with rustup; installs what else it needs (nightly + miri
-# + rust-src, the thumbv7em-none-eabihf target, cargo-fuzz). Fails on the
+# Needs stable Rust with rustup and python3 (>= 3.9, with venv and pip);
+# installs what else it needs (nightly + miri + rust-src, the
+# thumbv7em-none-eabihf target, cargo-fuzz; maturin, pytest and NumPy into a
+# virtualenv under target/). Fails on the
 # first failing step. Set FUZZ_SECONDS=0 to skip the short fuzz runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -72,6 +74,41 @@ fuzz() {
     )
 }
 
+python_binding() (
+    # A subshell: CARGO_TARGET_DIR stays local to this step.
+    # crates/shmq-py is outside the workspace (its own Cargo.lock, see the
+    # root Cargo.toml), so fmt and clippy are run on it here; its own target
+    # directory keeps pyo3's builds apart from the workspace's.
+    local manifest=crates/shmq-py/Cargo.toml
+    local venv=target/py-venv
+    export CARGO_TARGET_DIR="$PWD/target/py"
+    cargo fmt --manifest-path "$manifest" -- --check
+    cargo clippy --manifest-path "$manifest" --locked --all-targets -- -D warnings
+    python3 -c 'import sys; assert sys.version_info >= (3, 9), sys.version'
+    python3 -m venv "$venv"
+    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
+        maturin==1.16.0 pytest==9.2.0 pytest-timeout==2.4.0 numpy==2.4.6
+    # Build the abi3 wheel and install it (not an editable install: the
+    # tests then see exactly what a user gets, stubs and py.typed included).
+    rm -rf target/py/wheels
+    "$venv/bin/maturin" build --release --locked \
+        --manifest-path "$manifest" --interpreter "$venv/bin/python" --out target/py/wheels
+    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
+        --force-reinstall --no-deps target/py/wheels/shmq-*.whl
+    local status=0
+    (cd crates/shmq-py && ../../"$venv"/bin/python -m pytest -q) || status=$?
+    if [ "$status" -eq 5 ]; then
+        echo "pytest collected no tests" >&2
+        return 1
+    elif [ "$status" -ne 0 ]; then
+        return "$status"
+    fi
+    # The example and the benchmark end to end, tiny counts (no figures);
+    # `timeout` bounds them (their receive loops wait on their peers).
+    timeout 300 "$venv/bin/python" examples/python/producer_consumer.py --count 2000
+    timeout 600 "$venv/bin/python" benches/python/bench.py --quick >/dev/null
+)
+
 step "setup toolchains" setup
 step "fmt" cargo fmt --all -- --check
 step "clippy" cargo clippy --workspace --all-targets -- -D warnings
@@ -83,6 +120,7 @@ step "loom" loom
 step "miri (shmq-core)" miri
 step "no_std build ($EMBEDDED_TARGET)" cargo build -p shmq-core --target "$EMBEDDED_TARGET"
 step "fuzz" fuzz
+step "python" python_binding
 
 printf '\n==== timings ====\n'
 printf '%s\n' "${TIMINGS[@]}"
