@@ -4,8 +4,8 @@
 //! after a fixed number of calls. Plus deterministic forged-word cases.
 //!
 //! Under Miri the scribbler writes each word with an atomic of the size the
-//! algorithm uses for it (Miri reports racing mixed-size atomics) and leaves
-//! payload bytes alone (a racing plain copy is a data race in Rust's model).
+//! algorithm uses for it (Miri reports racing mixed-size atomics): payload
+//! bytes as whole index-sized words, the unit of the victim's atomic copies.
 #![cfg(not(loom))]
 
 use shmq_core::layout::{offset, Geometry, ENTRY_SIZE, HEADER_SIZE};
@@ -103,8 +103,16 @@ fn scribbler_causes_only_typed_errors() {
                         }
                     }
                     _ => {
-                        if !cfg!(miri) {
-                            let slot = rng.next() as usize % CAP as usize;
+                        let slot = rng.next() as usize % CAP as usize;
+                        if cfg!(miri) {
+                            // A whole payload word (SLOT is a multiple of it).
+                            let w = std::mem::size_of::<shmq_core::Index>();
+                            let words = SLOT as usize / w;
+                            h.scribble_index(
+                                stamp_off(h, slot) + 8 + w * (v as usize % words),
+                                rng.next(),
+                            );
+                        } else {
                             h.scribble(
                                 stamp_off(h, slot) + 8 + 4 * (v as usize % 4),
                                 rng.next() as u32,
