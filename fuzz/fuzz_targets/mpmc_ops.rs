@@ -156,6 +156,9 @@ fuzz_target!(|data: &[u8]| {
             _ => {}
         }
         let asked = oracle.asked.get() - asked;
-        assert!(asked <= LIVENESS_CHECKS, "{asked} liveness checks in one call");
+        assert!(
+            asked <= LIVENESS_CHECKS,
+            "{asked} liveness checks in one call"
+        );
     }
 });
