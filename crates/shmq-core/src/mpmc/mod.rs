@@ -71,12 +71,13 @@ pub const LIVENESS_CHECKS: u32 = 32;
 /// largest size. Reaching it reports `Full`/`Empty`, and the scan resumes.
 pub const TABLE_VISITS: u32 = 2048;
 
-/// Steps of backoff (crossbeam-utils' `Backoff::snooze`) one operation may
-/// spend waiting for a claimed position's owner to publish (or release) it
-/// before it asks whether that owner is dead or reports `Empty`/`Full`:
-/// steps 0..=6 spin 1, 2, 4 ... 64 times (`spin_loop` hints, 127 in all,
-/// a few µs), each later step calls [`Peers::snooze`] once (a yield in the
-/// platform crate). One step under loom.
+/// Steps of backoff (crossbeam-utils' `Backoff`) one operation may spend
+/// waiting for a claimed position's owner to publish (or release) it: steps
+/// 0..=6 spin 1, 2, 4 ... 64 times (`spin_loop` hints, 127 in all, a few µs)
+/// before the operation asks whether the owner is dead; if it is alive, each
+/// later step calls [`Peers::snooze`] once (a yield in the platform crate),
+/// up to 16 in all. Then the operation reports `Empty`/`Full`. One step
+/// under loom.
 #[cfg(not(loom))]
 pub const SPIN_STEPS: u32 = 23;
 /// See the non-loom definition.
@@ -140,12 +141,12 @@ pub unsafe trait Peers {
     /// endpoint as dead; an uncertain answer must be `false`.
     fn is_dead(&self, entry: usize) -> bool;
 
-    /// Called while an operation waits for a live endpoint to publish (or
-    /// release) the position it claimed, after the first spins (see
-    /// [`SPIN_STEPS`]): a platform with threads yields the processor here
-    /// (`std::thread::yield_now`), so that an owner preempted between its
-    /// claim and its publication can finish. Called at most
-    /// `SPIN_STEPS - 7` times per operation. The default spins 64 times.
+    /// Called while an operation waits for an endpoint that [`Peers::is_dead`]
+    /// reported alive to publish (or release) the position it claimed, after
+    /// the first spins (see [`SPIN_STEPS`]): a platform with threads yields
+    /// the processor here (`std::thread::yield_now`), so that an owner
+    /// preempted between its claim and its publication can finish. Called at
+    /// most `SPIN_STEPS - 7` times per operation. The default spins 64 times.
     #[inline]
     fn snooze(&self) {
         for _ in 0..64 {

@@ -1,6 +1,6 @@
 //! A producer of the MPMC ring (one of many).
 
-use super::repair::{self, attach_entry, detach_entry, pack, AttachError, Budget, Scan};
+use super::repair::{self, attach_entry, detach_entry, pack, AttachError, Budget, Repair, Scan};
 use super::{
     bump_idle, free_seq, full_seq, record_poison, role, skip_seq, Peers, PushError, Step,
     Violation, MAX_BATCH, RETRIES,
@@ -189,13 +189,13 @@ impl<P: Peers> Producer<P> {
                     // no progress now rather than spin; the caller retries.
                     return Err(self.full());
                 }
-                // A consumer claimed `prev` and has not released it: wait a
-                // little for a live one, bounded by the budget, then ask
-                // whether its owners are dead.
-                if budget.spin(&self.region, slot, seq, &self.peers) {
+                // A consumer claimed `prev` and has not released it: spin
+                // a little, ask whether its owners are dead, and wait a
+                // little longer for a live one; bounded by the budget.
+                if budget.spin(&self.region, slot, seq) {
                     continue;
                 }
-                if repair::repair_consumer_stall(
+                match repair::repair_consumer_stall(
                     &self.region,
                     prev,
                     slot,
@@ -204,9 +204,13 @@ impl<P: Peers> Producer<P> {
                     &mut self.scan,
                     &mut budget,
                 ) {
-                    continue;
+                    Repair::Done => continue,
+                    // A live owner: wait for it a little longer (yields).
+                    Repair::Alive if budget.snooze(&self.region, slot, seq, &self.peers) => {
+                        continue
+                    }
+                    Repair::Alive | Repair::Later => return Err(self.full()),
                 }
-                return Err(self.full());
             }
             // Any other value: someone claimed `pos` since we read `tail`.
             let cur = tail_cell.load(Ordering::Acquire);

@@ -224,22 +224,41 @@ impl Budget {
         }
     }
 
-    /// Waits a little for a slot's sequence word to leave `stalled`, with
-    /// crossbeam-utils' exponential backoff (spins, then [`Peers::snooze`]);
-    /// at most [`super::SPIN_STEPS`] steps in the whole call, whatever the
-    /// region holds. Returns whether it changed.
-    pub(crate) fn spin(
+    /// Spins a little for a slot's sequence word to leave `stalled`
+    /// (crossbeam-utils' `Backoff::spin`: 1, 2, 4 ... 64 `spin_loop` hints,
+    /// the first 7 of the call's [`super::SPIN_STEPS`] backoff steps).
+    /// Returns whether it changed.
+    pub(crate) fn spin(&mut self, region: &Region, slot: usize, stalled: u32) -> bool {
+        while self.backoff.step < super::SPIN_STEPS.min(SPIN_LIMIT + 1) {
+            for _ in 0..1u32 << self.backoff.step {
+                crate::sync::spin_loop();
+            }
+            self.backoff.step += 1;
+            if changed(region, slot, stalled) {
+                return true;
+            }
+        }
+        false
+    }
+
+    /// Waits longer, for an owner known to be alive: the call's remaining
+    /// backoff steps, each a [`Peers::snooze`] (a yield in the platform
+    /// crate), as crossbeam-utils' `Backoff::snooze` after its spin limit.
+    /// Returns whether the word changed.
+    pub(crate) fn snooze(
         &mut self,
         region: &Region,
         slot: usize,
         stalled: u32,
         peers: &impl Peers,
     ) -> bool {
+        if self.spin(region, slot, stalled) {
+            return true;
+        }
         while self.backoff.step < super::SPIN_STEPS {
-            self.backoff.snooze(peers);
-            // Acquire: pairs with the owner's Release publication/release,
-            // as the caller's own load of the word does.
-            if region.stamp(slot).load(Ordering::Acquire) != stalled {
+            peers.snooze();
+            self.backoff.step += 1;
+            if changed(region, slot, stalled) {
                 return true;
             }
         }
@@ -247,25 +266,35 @@ impl Budget {
     }
 }
 
-/// crossbeam-utils' `Backoff` without the clock; its yield is the
-/// platform's [`Peers::snooze`] (no_std).
+/// Last backoff step that spins (crossbeam-utils' `SPIN_LIMIT`).
+const SPIN_LIMIT: u32 = 6;
+
+/// Whether the sequence word of `slot` no longer holds `stalled`.
+#[inline]
+fn changed(region: &Region, slot: usize, stalled: u32) -> bool {
+    // Acquire: pairs with the owner's Release publication/release, as the
+    // caller's own load of the word does.
+    region.stamp(slot).load(Ordering::Acquire) != stalled
+}
+
+/// The backoff state of one call (crossbeam-utils' `Backoff`, without the
+/// clock; its yield is the platform's [`Peers::snooze`], for no_std).
 #[derive(Debug)]
 struct Backoff {
     step: u32,
 }
 
-impl Backoff {
-    /// Spins 2^step times up to step 6, then snoozes.
-    fn snooze(&mut self, peers: &impl Peers) {
-        if self.step <= 6 {
-            for _ in 0..1u32 << self.step {
-                crate::sync::spin_loop();
-            }
-        } else {
-            peers.snooze();
-        }
-        self.step += 1;
-    }
+/// What a repair attempt found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Repair {
+    /// The slot is no longer stalled by this claim (repaired by us, or
+    /// the CAS found it moved on).
+    Done,
+    /// Not repairable: a live endpoint's record covers the position (or
+    /// none does). The owner may still publish: worth waiting for.
+    Alive,
+    /// The call's budget ran out; the scan resumes on the next call.
+    Later,
 }
 
 /// A liveness scan of the table for one stalled position, kept by the
@@ -357,8 +386,7 @@ pub(crate) fn owners_dead(
 }
 
 /// Repairs a producer stall at `pos` (claimed, never published): CAS
-/// `free(pos)` → `skip(pos)` if its owners are dead. Returns whether the
-/// slot is no longer stalled by this claim (repaired by us or someone else).
+/// `free(pos)` → `skip(pos)` if its owners are dead.
 pub(crate) fn repair_producer_stall(
     region: &Region,
     pos: Index,
@@ -366,9 +394,11 @@ pub(crate) fn repair_producer_stall(
     peers: &impl Peers,
     scan: &mut Scan,
     budget: &mut Budget,
-) -> bool {
-    if owners_dead(region, role::PRODUCER, pos, peers, scan, budget) != Owners::Dead {
-        return false;
+) -> Repair {
+    match owners_dead(region, role::PRODUCER, pos, peers, scan, budget) {
+        Owners::Dead => {}
+        Owners::NotDead => return Repair::Alive,
+        Owners::Unknown => return Repair::Later,
     }
     // AcqRel: pairs with consumers' Acquire loads of the sequence word, and
     // orders our table reads before the repair.
@@ -382,9 +412,9 @@ pub(crate) fn repair_producer_stall(
             region
                 .index(offset::SKIPPED)
                 .fetch_add(1, Ordering::Relaxed);
-            true
+            Repair::Done
         }
-        Err(_) => true,
+        Err(_) => Repair::Done,
     }
 }
 
@@ -399,9 +429,11 @@ pub(crate) fn repair_consumer_stall(
     peers: &impl Peers,
     scan: &mut Scan,
     budget: &mut Budget,
-) -> bool {
-    if owners_dead(region, role::CONSUMER, pos, peers, scan, budget) != Owners::Dead {
-        return false;
+) -> Repair {
+    match owners_dead(region, role::CONSUMER, pos, peers, scan, budget) {
+        Owners::Dead => {}
+        Owners::NotDead => return Repair::Alive,
+        Owners::Unknown => return Repair::Later,
     }
     let cap = Index::from(region.geometry().capacity());
     // AcqRel: pairs with producers' Acquire loads of the sequence word.
@@ -415,8 +447,8 @@ pub(crate) fn repair_consumer_stall(
             if seen == full_seq(pos) {
                 region.index(offset::LOST).fetch_add(1, Ordering::Relaxed);
             }
-            true
+            Repair::Done
         }
-        Err(_) => true,
+        Err(_) => Repair::Done,
     }
 }
