@@ -1,9 +1,9 @@
-//! A handle to the bytes of one region, handing out atomics and raw copies only.
+//! A handle to the bytes of one region, handing out atomics and atomic copies only.
 //!
 //! In production (and under Miri and proptest) a [`Region`] is a base pointer
 //! plus a validated [`Geometry`]: every shared word is viewed as an atomic, and
-//! payload bytes are only ever copied with raw pointers, never borrowed as
-//! `&[u8]`. Under `--cfg loom` the same methods are backed by loom atomics and a
+//! payload bytes are only ever copied, word by word with relaxed atomics
+//! (see `store_words`), never borrowed as `&[u8]`. Under `--cfg loom` the same methods are backed by loom atomics and a
 //! loom `UnsafeCell` per payload on the heap (loom atomics cannot be overlaid on
 //! mapped bytes, loom PR #253), so the models check the very code that ships.
 
@@ -54,10 +54,10 @@ mod raw {
     }
 
     // SAFETY: the handle is a pointer to memory that is shared by design and
-    // accessed only through atomics and raw copies; `from_raw`'s contract keeps
+    // accessed only through atomics and atomic copies; `from_raw`'s contract keeps
     // it mapped while any handle lives, whichever thread holds it.
     unsafe impl Send for Region {}
-    // SAFETY: as for Send: `&Region` only reaches atomics and raw copies.
+    // SAFETY: as for Send: `&Region` only reaches atomics and atomic copies.
     unsafe impl Sync for Region {}
 
     impl Region {
@@ -73,8 +73,9 @@ mod raw {
         ///
         /// Other processes may write any value to any of the bytes at any time:
         /// the words this crate reads are atomics, so that is allowed and causes
-        /// no undefined behaviour here (payload bytes are copied, never borrowed;
-        /// see `docs/guarantees.md` for the one caveat). Within this process,
+        /// no undefined behaviour here (payload bytes are copied with atomic
+        /// word accesses, never borrowed; see `docs/guarantees.md`, *Payload
+        /// copies*). Within this process,
         /// endpoints obey the `# Safety` contracts of `Producer::attach` and
         /// `Consumer::attach`.
         pub unsafe fn from_raw(base: *mut u8, geometry: Geometry) -> Self {
