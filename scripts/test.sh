@@ -10,6 +10,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 FUZZ_SECONDS="${FUZZ_SECONDS:-20}"
+# A dated nightly (Miri and cargo-fuzz), so CI does not change under us:
+# rustc 1.97.0-nightly (e50aa6fba 2026-05-19).
+NIGHTLY=nightly-2026-05-20
 EMBEDDED_TARGET=thumbv7em-none-eabihf
 TIMINGS=()
 
@@ -24,10 +27,10 @@ step() {
 }
 
 setup() {
-    rustup toolchain install nightly --profile minimal --component miri,rust-src
+    rustup toolchain install "$NIGHTLY" --profile minimal --component miri,rust-src
     rustup target add "$EMBEDDED_TARGET"
-    if ! cargo +nightly fuzz --version >/dev/null 2>&1; then
-        cargo install cargo-fuzz --locked
+    if ! cargo +"$NIGHTLY" fuzz --version 2>/dev/null | grep -q ' 0\.13\.2$'; then
+        cargo install cargo-fuzz --version 0.13.2 --locked
     fi
 }
 
@@ -51,19 +54,19 @@ loom() {
 }
 
 miri() {
-    cargo +nightly miri test -p shmq-core --features testing
+    cargo +"$NIGHTLY" miri test -p shmq-core --features testing
 }
 
 fuzz() {
     (
         cd fuzz
-        cargo +nightly fuzz build
+        cargo +"$NIGHTLY" fuzz build
         if [ "$FUZZ_SECONDS" -gt 0 ]; then
             local log
             log="$(mktemp)"
-            for target in $(cargo +nightly fuzz list); do
+            for target in $(cargo +"$NIGHTLY" fuzz list); do
                 echo "-- $target (${FUZZ_SECONDS}s)"
-                if ! cargo +nightly fuzz run "$target" -- \
+                if ! cargo +"$NIGHTLY" fuzz run "$target" -- \
                     -max_total_time="$FUZZ_SECONDS" -print_final_stats=1 >"$log" 2>&1; then
                     cat "$log"
                     exit 1

@@ -3,11 +3,11 @@
 //! every thread ends after a fixed number of calls. Plus one deterministic
 //! case per `Violation`.
 //!
-//! Under Miri the scribbler writes only the words the algorithm accesses
-//! atomically, each with an atomic of the same size (Miri reports racing
-//! mixed-size atomics, and a racing plain write to payload bytes that the
-//! victim copies with `ptr::copy_nonoverlapping` is a data race in Rust's
-//! model). Natively it also writes payload bytes, as a real peer can.
+//! Under Miri the scribbler writes every word with an atomic of the size the
+//! victim uses for it (Miri reports racing mixed-size atomics): payload bytes
+//! as whole index-sized words, as the victim's atomic payload copies do.
+//! Natively it writes payload bytes as 32-bit words at any 4-aligned offset,
+//! as a real peer can.
 #![cfg(not(loom))]
 
 use shmq_core::layout::{offset, Geometry, QueueKind};
@@ -145,9 +145,8 @@ fn hostile_value(rng: &mut Rng, current: u64) -> u64 {
 fn scribbler(heap: &HeapRegion, seed: u64) {
     let mut rng = Rng(seed);
     let stride = heap.geometry().stride();
-    let payload = !cfg!(miri);
     for _ in 0..iterations() {
-        match rng.below(if payload { 4 } else { 3 }) {
+        match rng.below(4) {
             0 => {
                 let off = WORDS[rng.below(WORDS.len())];
                 let v = hostile_value(&mut rng, u64::from(heap.peek(off)));
@@ -163,6 +162,15 @@ fn scribbler(heap: &HeapRegion, seed: u64) {
                 let off = offset::SLOTS + rng.below(CAP as usize) * stride + 4 * rng.below(2);
                 let v = hostile_value(&mut rng, u64::from(heap.peek(off)));
                 heap.scribble(off, v as u32);
+            }
+            _ if cfg!(miri) => {
+                // A whole payload word, the unit of the victim's copies.
+                let words = (SLOT as usize).div_ceil(size_of::<Index>());
+                let off = offset::SLOTS
+                    + rng.below(CAP as usize) * stride
+                    + 8
+                    + size_of::<Index>() * rng.below(words);
+                heap.scribble_index(off, rng.next());
             }
             _ => {
                 let off =

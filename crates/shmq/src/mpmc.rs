@@ -238,6 +238,12 @@ unsafe impl Peers for Liveness {
             .unwrap_or(true)
     }
 
+    /// Waiting for a live endpoint's in-flight position: give the
+    /// processor away (it may be descheduled on this very CPU).
+    fn snooze(&self) {
+        std::thread::yield_now();
+    }
+
     #[cfg(feature = "crash-points")]
     fn halt(&self, step: Step) -> bool {
         use std::sync::atomic::Ordering::Relaxed;
