@@ -25,6 +25,7 @@ pub(crate) trait Direction<K: Kind> {
     fn region(core: &Self::Core) -> &Region;
     fn poisoned(core: &Self::Core) -> Option<Violation>;
     fn peers_gone(core: &Self::Core, guard: &K::Guard, due: bool) -> bool;
+    fn exact(core: &mut Self::Core);
 }
 
 /// The sending direction.
@@ -47,6 +48,10 @@ impl<K: Kind> Direction<K> for Tx {
     fn peers_gone(core: &K::Producer, guard: &K::Guard, due: bool) -> bool {
         K::receivers_gone(core, guard, due)
     }
+    #[inline]
+    fn exact(core: &mut K::Producer) {
+        core.exact();
+    }
 }
 
 impl<K: Kind> Direction<K> for Rx {
@@ -61,6 +66,10 @@ impl<K: Kind> Direction<K> for Rx {
     }
     fn peers_gone(core: &K::Consumer, guard: &K::Guard, due: bool) -> bool {
         K::senders_gone(core, guard, due)
+    }
+    #[inline]
+    fn exact(core: &mut K::Consumer) {
+        core.exact();
     }
 }
 
@@ -102,6 +111,11 @@ impl<K: Kind, D: Direction<K>> End<K, D> {
     /// The core end (kind-specific methods use it).
     pub(crate) fn core(&self) -> &D::Core {
         &self.core
+    }
+
+    /// The core end, mutably (kind-specific settings).
+    pub(crate) fn core_mut(&mut self) -> &mut D::Core {
+        &mut self.core
     }
 
     fn try_once<R>(
@@ -151,6 +165,10 @@ impl<K: Kind, D: Direction<K>> Endpoint for End<K, D> {
     #[inline]
     fn peer_gone(&self, due: bool) -> bool {
         D::peers_gone(&self.core, &self.guard, due)
+    }
+    #[inline]
+    fn exact(&mut self) {
+        D::exact(&mut self.core);
     }
 }
 
@@ -289,6 +307,11 @@ impl<K: Kind> Sender<K> {
     /// The core end (kind-specific methods use it).
     pub(crate) fn core(&self) -> &K::Producer {
         self.end.core()
+    }
+
+    /// The core end, mutably (kind-specific settings).
+    pub(crate) fn core_mut(&mut self) -> &mut K::Producer {
+        self.end.core_mut()
     }
 
     /// Enqueues `msg` (`0..=slot_size()` bytes) if a slot is free.
@@ -529,6 +552,11 @@ impl<K: Kind> Receiver<K> {
     /// The core end (kind-specific methods use it).
     pub(crate) fn core(&self) -> &K::Consumer {
         self.end.core()
+    }
+
+    /// The core end, mutably (kind-specific settings).
+    pub(crate) fn core_mut(&mut self) -> &mut K::Consumer {
+        self.end.core_mut()
     }
 
     /// Dequeues one message into `buf`, returning its length.

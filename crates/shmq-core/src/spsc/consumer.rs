@@ -1,6 +1,6 @@
 //! The reading end of the SPSC ring.
 
-use super::{bump, empty_stamp, full_stamp, record_poison, PopError, Violation};
+use super::{bump, empty_stamp, full_stamp, record_poison, stream_batch, Pacing, PopError, Violation};
 use crate::layout::{offset, EndpointState};
 use crate::region::Region;
 use crate::sync::{Index, Ordering};
@@ -16,6 +16,14 @@ pub struct Consumer {
     region: Region,
     /// Next position to read. Private.
     head: Index,
+    /// End of the run of positions a probe found published: `head..ready`
+    /// (empty when `ready - head` is 0 or more than the capacity, i.e. when
+    /// `head` moved past it). A prediction only: each slot is still validated.
+    ready: Index,
+    /// Adaptive probe distance, `1..=max_probe` (always 1 for [`Pacing::Latency`]).
+    probe: Index,
+    /// Largest probe distance: 1, or [`stream_batch`] for [`Pacing::Throughput`].
+    max_probe: Index,
     capacity: u32,
     mask: usize,
     slot_size: usize,
@@ -59,6 +67,9 @@ impl Consumer {
         Ok(Consumer {
             region,
             head,
+            ready: head,
+            probe: 1,
+            max_probe: 1,
             capacity,
             mask,
             slot_size,
@@ -79,6 +90,54 @@ impl Consumer {
     /// The violation that poisoned this consumer, if any.
     pub fn poisoned(&self) -> Option<Violation> {
         self.poisoned
+    }
+
+    /// How this consumer paces itself (default [`Pacing::Latency`]).
+    pub fn pacing(&self) -> Pacing {
+        if self.max_probe > 1 {
+            Pacing::Throughput
+        } else {
+            Pacing::Latency
+        }
+    }
+
+    /// Sets how this consumer paces itself (see the [module docs](super)).
+    /// Private to this endpoint: the peer is unaffected.
+    ///
+    /// ```
+    /// # use shmq_core::{layout::{Geometry, QueueKind}, testing::HeapRegion, spsc::{Consumer, Pacing, PopError, Producer}};
+    /// let heap = HeapRegion::new(Geometry::new(QueueKind::Spsc, 64, 8).unwrap());
+    /// // SAFETY: one producer and one consumer of this region (this test's).
+    /// let (mut tx, mut rx) = unsafe { (Producer::attach(heap.region()).unwrap(), Consumer::attach(heap.region()).unwrap()) };
+    /// rx.set_pacing(Pacing::Throughput);
+    /// for i in 0..8u64 { tx.try_push_value(&i).unwrap(); }
+    /// // The probe distance has grown past what is queued after a first batch:
+    /// let mut got = Vec::new();
+    /// while got.len() < 8 {
+    ///     match rx.try_pop_value::<u64>() {
+    ///         Ok(v) => got.push(v),
+    ///         Err(PopError::Empty) => {} // soft: fewer than a batch queued
+    ///         Err(e) => panic!("{e}"),
+    ///     }
+    /// }
+    /// assert_eq!(got, (0..8).collect::<Vec<_>>());
+    /// rx.exact(); // the next call is exact
+    /// assert_eq!(rx.try_pop_value::<u64>(), Err(PopError::Empty));
+    /// ```
+    pub fn set_pacing(&mut self, pacing: Pacing) {
+        self.max_probe = match pacing {
+            Pacing::Latency => 1,
+            Pacing::Throughput => stream_batch(self.capacity),
+        };
+        self.probe = self.probe.min(self.max_probe);
+    }
+
+    /// Makes the next call exact: it looks at this consumer's own position,
+    /// so `Empty` then means no message was published there. The waiting
+    /// loop calls it before parking and before the disconnection retry.
+    #[inline]
+    pub fn exact(&mut self) {
+        self.probe = 1;
     }
 
     #[cold]
@@ -118,6 +177,58 @@ impl Consumer {
         }
     }
 
+    /// The slot and validated length of the message at `head`, or `Empty`
+    /// (exact when the probe distance is 1, soft otherwise).
+    #[inline]
+    fn front(&mut self) -> Result<(usize, usize), PopError> {
+        let head = self.head;
+        let known = self.ready.wrapping_sub(head);
+        if known == 0 || known > Index::from(self.capacity) {
+            if self.probe > 1 && !self.probe_ahead() {
+                return Err(PopError::Empty);
+            }
+        } else {
+            // Inside a probed run: the stamp must be full. "Empty" here is a
+            // later stamp published before an earlier one: impossible.
+            return match self.peek(head) {
+                Err(PopError::Empty) => Err(self.poison(Violation::Stamp {
+                    position: head,
+                    found: empty_stamp(head, self.capacity),
+                })),
+                other => other,
+            };
+        }
+        let r = self.peek(head);
+        if r.is_ok() && self.probe < self.max_probe {
+            // Found at distance 1: try a batch again next time.
+            self.probe = 2;
+        }
+        r
+    }
+
+    /// Probes the stamp `probe - 1` positions ahead of `head` (`probe > 1`).
+    /// Full: `head..head + probe` is predicted published, the distance
+    /// doubles. Otherwise it halves. The probe is one load, used once; it
+    /// decides nothing about safety (the run's slots are validated one by
+    /// one when taken), so any stamp but "full" just means "not yet".
+    #[inline(never)]
+    fn probe_ahead(&mut self) -> bool {
+        let d = self.probe;
+        let pos = self.head.wrapping_add(d - 1);
+        // Acquire: pairs with the producer's Release store of this stamp, so
+        // the stamps (and payloads) of every earlier position, stored before
+        // it, are visible to our loads of them.
+        let stamp = self.region.stamp(pos as usize & self.mask).load(Ordering::Acquire);
+        if stamp == full_stamp(pos) {
+            self.ready = self.head.wrapping_add(d);
+            self.probe = (d * 2).min(self.max_probe);
+            true
+        } else {
+            self.probe = d / 2;
+            false
+        }
+    }
+
     /// Releases `n` slots to the producer.
     #[inline]
     fn advance(&mut self, n: usize) {
@@ -142,7 +253,7 @@ impl Consumer {
     /// `buf` (it stays queued); [`PopError::Poisoned`].
     #[inline]
     pub fn try_pop(&mut self, buf: &mut [u8]) -> Result<usize, PopError> {
-        let (slot, len) = match self.peek(self.head) {
+        let (slot, len) = match self.front() {
             Err(PopError::Empty) => return Err(self.empty()),
             other => other?,
         };
@@ -173,7 +284,7 @@ impl Consumer {
 
     #[inline]
     fn pop_exact(&mut self, buf: &mut [u8]) -> Result<usize, PopError> {
-        let (slot, len) = match self.peek(self.head) {
+        let (slot, len) = match self.front() {
             Err(PopError::Empty) => return Err(self.empty()),
             other => other?,
         };

@@ -171,6 +171,13 @@ pub trait Endpoint {
     /// Whether the peer(s) are gone; `due`: whether an expensive check (a
     /// system call) is allowed now. Must return within a bound of its own.
     fn peer_gone(&self, due: bool) -> bool;
+    /// Makes the core end's next operation exact (its "no progress" then
+    /// means no progress was possible: see `spsc::Pacing`). Called before
+    /// the retry after the peers are found gone, before the re-check that
+    /// precedes parking, and for the last attempt at the deadline. By
+    /// default nothing (ends whose operations are always exact).
+    #[inline]
+    fn exact(&mut self) {}
 }
 
 /// When a failed poll may run the expensive liveness check.
@@ -222,7 +229,9 @@ fn attempt<E: Endpoint, R>(
         return Err(Failure::Stalled);
     }
     // The peer is gone; it may have made progress just before (see each
-    // endpoint's `peer_gone` for why that progress is visible now).
+    // endpoint's `peer_gone` for why that progress is visible now). The
+    // retry is exact, so "gone" is reported only when nothing is left.
+    end.exact();
     match op(end.core()) {
         Ok(r) => Ok(progress(end, r)),
         Err(e) if e.is_stalled() => Err(Failure::Gone),
@@ -266,6 +275,10 @@ pub fn wait<E: Endpoint, R>(
     let mut w = Clock::new(end.park().now(), timeout);
     loop {
         let (expired, due) = w.tick(end.park().now());
+        if expired {
+            // The last attempt decides the result: exact.
+            end.exact();
+        }
         let check = if due { Check::Now } else { Check::Skip };
         match attempt(end, check, &mut op) {
             Err(Failure::Stalled) if !expired => {}
@@ -280,6 +293,8 @@ pub fn wait<E: Endpoint, R>(
         let region = end.region().clone();
         let line = E::LINES.park;
         let registration = line.register(&region, end.park(), &w.turns);
+        // Sleep only if the operation is exactly stalled.
+        end.exact();
         match attempt(end, Check::Skip, &mut op) {
             Err(Failure::Stalled) => {}
             other => {
