@@ -24,6 +24,7 @@ pub struct Consumer {
     probe: Index,
     /// Largest probe distance: 1, or [`stream_batch`] for [`Pacing::Throughput`].
     max_probe: Index,
+    pacing: Pacing,
     capacity: u32,
     mask: usize,
     slot_size: usize,
@@ -70,6 +71,7 @@ impl Consumer {
             ready: head,
             probe: 1,
             max_probe: 1,
+            pacing: Pacing::Latency,
             capacity,
             mask,
             slot_size,
@@ -94,11 +96,7 @@ impl Consumer {
 
     /// How this consumer paces itself (default [`Pacing::Latency`]).
     pub fn pacing(&self) -> Pacing {
-        if self.max_probe > 1 {
-            Pacing::Throughput
-        } else {
-            Pacing::Latency
-        }
+        self.pacing
     }
 
     /// Sets how this consumer paces itself (see the [module docs](super)).
@@ -125,6 +123,7 @@ impl Consumer {
     /// assert_eq!(rx.try_pop_value::<u64>(), Err(PopError::Empty));
     /// ```
     pub fn set_pacing(&mut self, pacing: Pacing) {
+        self.pacing = pacing;
         self.max_probe = match pacing {
             Pacing::Latency => 1,
             Pacing::Throughput => stream_batch(self.capacity),
@@ -184,26 +183,29 @@ impl Consumer {
         let head = self.head;
         let known = self.ready.wrapping_sub(head);
         if known == 0 || known > Index::from(self.capacity) {
-            if self.probe > 1 && !self.probe_ahead() {
-                return Err(PopError::Empty);
+            if self.probe > 1 {
+                if !self.probe_ahead() {
+                    return Err(PopError::Empty);
+                }
+                // `head` is inside the run just probed: validated below.
+            } else {
+                let r = self.peek(head);
+                if r.is_ok() && self.max_probe > 1 {
+                    // Found at distance 1: probe a batch again next time.
+                    self.probe = 2;
+                }
+                return r;
             }
-        } else {
-            // Inside a probed run: the stamp must be full. "Empty" here is a
-            // later stamp published before an earlier one: impossible.
-            return match self.peek(head) {
-                Err(PopError::Empty) => Err(self.poison(Violation::Stamp {
-                    position: head,
-                    found: empty_stamp(head, self.capacity),
-                })),
-                other => other,
-            };
         }
-        let r = self.peek(head);
-        if r.is_ok() && self.probe < self.max_probe {
-            // Found at distance 1: try a batch again next time.
-            self.probe = 2;
+        // Inside a probed run: the stamp must be full. "Empty" here is a
+        // later stamp published before an earlier one: impossible.
+        match self.peek(head) {
+            Err(PopError::Empty) => Err(self.poison(Violation::Stamp {
+                position: head,
+                found: empty_stamp(head, self.capacity),
+            })),
+            other => other,
         }
-        r
     }
 
     /// Probes the stamp `probe - 1` positions ahead of `head` (`probe > 1`).

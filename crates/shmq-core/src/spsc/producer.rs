@@ -24,6 +24,7 @@ pub struct Producer {
     batch: Index,
     /// 1, or [`stream_batch`] for [`Pacing::Throughput`].
     max_batch: Index,
+    pacing: Pacing,
     capacity: Index,
     mask: usize,
     slot_size: usize,
@@ -94,6 +95,7 @@ impl Producer {
             cached_head: head,
             batch: 1,
             max_batch: 1,
+            pacing: Pacing::Latency,
             capacity,
             mask,
             slot_size,
@@ -123,11 +125,7 @@ impl Producer {
 
     /// How this producer paces itself (default [`Pacing::Latency`]).
     pub fn pacing(&self) -> Pacing {
-        if self.max_batch > 1 {
-            Pacing::Throughput
-        } else {
-            Pacing::Latency
-        }
+        self.pacing
     }
 
     /// Sets how this producer paces itself (see the [module docs](super)):
@@ -148,6 +146,7 @@ impl Producer {
     /// assert_eq!(tx.try_push_value(&8u64), Ok(()));
     /// ```
     pub fn set_pacing(&mut self, pacing: Pacing) {
+        self.pacing = pacing;
         self.max_batch = match pacing {
             Pacing::Latency => 1,
             Pacing::Throughput => stream_batch(self.capacity as u32),
