@@ -118,6 +118,7 @@ impl<K: Kind, D: Direction<K>> End<K, D> {
         &mut self.core
     }
 
+    #[inline(always)]
     fn try_once<R>(
         &mut self,
         op: impl FnMut(&mut D::Core) -> Result<R, D::Error>,

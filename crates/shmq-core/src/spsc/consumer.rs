@@ -16,12 +16,15 @@ pub struct Consumer {
     region: Region,
     /// Next position to read. Private.
     head: Index,
-    /// End of the run of positions a probe found published: `head..ready`
-    /// (empty when `ready - head` is 0 or more than the capacity, i.e. when
-    /// `head` moved past it). A prediction only: each slot is still validated.
-    ready: Index,
+    /// Positions from `head` on that a probe found published (the run
+    /// `head..head + ahead`, `0..=max_probe`). A prediction only: each slot
+    /// is still validated when taken.
+    ahead: Index,
     /// Adaptive probe distance, `1..=max_probe` (always 1 for [`Pacing::Latency`]).
     probe: Index,
+    /// The distance after a message found at distance 1: 2, or 1 for
+    /// [`Pacing::Latency`] (so the latency path stores without a branch).
+    ramp: Index,
     /// Largest probe distance: 1, or [`stream_batch`] for [`Pacing::Throughput`].
     max_probe: Index,
     pacing: Pacing,
@@ -68,8 +71,9 @@ impl Consumer {
         Ok(Consumer {
             region,
             head,
-            ready: head,
+            ahead: 0,
             probe: 1,
+            ramp: 1,
             max_probe: 1,
             pacing: Pacing::Latency,
             capacity,
@@ -128,6 +132,7 @@ impl Consumer {
             Pacing::Latency => 1,
             Pacing::Throughput => stream_batch(self.capacity),
         };
+        self.ramp = self.max_probe.min(2);
         self.probe = self.probe.min(self.max_probe);
     }
 
@@ -149,7 +154,7 @@ impl Consumer {
 
     /// Checks position `pos` and returns its slot and validated length.
     /// Reads the stamp once and the length once; uses only those locals.
-    #[inline]
+    #[inline(always)]
     fn peek(&mut self, pos: Index) -> Result<(usize, usize), PopError> {
         if let Some(v) = self.poisoned {
             return Err(PopError::Poisoned(v));
@@ -178,23 +183,21 @@ impl Consumer {
 
     /// The slot and validated length of the message at `head`, or `Empty`
     /// (exact when the probe distance is 1, soft otherwise).
-    #[inline]
+    #[inline(always)]
     fn front(&mut self) -> Result<(usize, usize), PopError> {
         let head = self.head;
-        let known = self.ready.wrapping_sub(head);
-        if known == 0 || known > Index::from(self.capacity) {
-            if self.probe > 1 {
-                if !self.probe_ahead() {
-                    return Err(PopError::Empty);
-                }
-                // `head` is inside the run just probed: validated below.
-            } else {
+        if self.ahead == 0 {
+            if self.probe == 1 {
                 let r = self.peek(head);
-                if r.is_ok() && self.max_probe > 1 {
-                    // Found at distance 1: probe a batch again next time.
-                    self.probe = 2;
+                if r.is_ok() {
+                    // Found at distance 1: probe a batch again next time
+                    // (`ramp` is 1 with latency pacing).
+                    self.probe = self.ramp;
                 }
                 return r;
+            }
+            if !self.probe_ahead() {
+                return Err(PopError::Empty);
             }
         }
         // Inside a probed run: the stamp must be full. "Empty" here is a
@@ -222,7 +225,7 @@ impl Consumer {
         // it, are visible to our loads of them.
         let stamp = self.region.stamp(pos as usize & self.mask).load(Ordering::Acquire);
         if stamp == full_stamp(pos) {
-            self.ready = self.head.wrapping_add(d);
+            self.ahead = d;
             self.probe = (d * 2).min(self.max_probe);
             true
         } else {
@@ -235,6 +238,7 @@ impl Consumer {
     #[inline]
     fn advance(&mut self, n: usize) {
         self.head = self.head.wrapping_add(n as Index);
+        self.ahead = self.ahead.saturating_sub(n as Index);
         // Release: pairs with the producer's Acquire load of HEAD in `free`, so
         // our payload copies happen before it overwrites these slots.
         self.region
@@ -276,7 +280,7 @@ impl Consumer {
     /// # Errors
     /// As [`Consumer::try_pop`]; [`PopError::Size`] if the message has another
     /// length (it stays queued).
-    #[inline]
+    #[inline(always)]
     pub fn try_pop_value<T: Pod>(&mut self) -> Result<T, PopError> {
         let mut value = T::zeroed();
         let len = self.pop_exact(bytemuck::bytes_of_mut(&mut value))?;
@@ -284,7 +288,7 @@ impl Consumer {
         Ok(value)
     }
 
-    #[inline]
+    #[inline(always)]
     fn pop_exact(&mut self, buf: &mut [u8]) -> Result<usize, PopError> {
         let (slot, len) = match self.front() {
             Err(PopError::Empty) => return Err(self.empty()),

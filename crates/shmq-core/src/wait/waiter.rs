@@ -199,7 +199,7 @@ enum Check {
 /// # Errors
 /// [`Failure::Stalled`], [`Failure::Gone`], or [`Failure::Failed`] with the
 /// operation's own error.
-#[inline]
+#[inline(always)]
 pub fn try_once<E: Endpoint, R>(
     end: &mut E,
     op: impl FnMut(&mut E::Core) -> Result<R, E::Error>,
@@ -207,17 +207,28 @@ pub fn try_once<E: Endpoint, R>(
     attempt(end, Check::Polls, op)
 }
 
-#[inline]
+#[inline(always)]
 fn attempt<E: Endpoint, R>(
     end: &mut E,
     check: Check,
     mut op: impl FnMut(&mut E::Core) -> Result<R, E::Error>,
 ) -> Result<R, Failure<E::Error>> {
     match op(end.core()) {
-        Ok(r) => return Ok(progress(end, r)),
-        Err(e) if e.is_stalled() => {}
-        Err(e) => return Err(Failure::Failed(e)),
+        Ok(r) => Ok(progress(end, r)),
+        Err(e) if e.is_stalled() => stalled(end, check, op),
+        Err(e) => Err(Failure::Failed(e)),
     }
+}
+
+/// The "no progress" half of [`attempt`], out of line so that the
+/// operation's hot call site is the only one the compiler sees inline.
+#[cold]
+#[inline(never)]
+fn stalled<E: Endpoint, R>(
+    end: &mut E,
+    check: Check,
+    mut op: impl FnMut(&mut E::Core) -> Result<R, E::Error>,
+) -> Result<R, Failure<E::Error>> {
     let polls = end.polls();
     *polls = polls.wrapping_add(1);
     let due = match check {
@@ -241,7 +252,7 @@ fn attempt<E: Endpoint, R>(
 
 /// After a successful operation: reset the failure count, wake the peers
 /// if one is parked (a barrier and one load otherwise).
-#[inline]
+#[inline(always)]
 fn progress<E: Endpoint, R>(end: &mut E, r: R) -> R {
     *end.polls() = 0;
     E::LINES.notify.notify(end.region(), end.park());
