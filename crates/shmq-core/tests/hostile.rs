@@ -333,7 +333,7 @@ fn forged_probe_stamp_poisons_inside_the_run() {
     rx.set_pacing(Pacing::Throughput); // batches up to CAP / 2 = 2
     tx.try_push(b"one").unwrap();
     assert_eq!(rx.try_pop(&mut [0u8; 16]), Ok(3)); // found at distance 1: next probe at 2
-    // Position 1 is empty; forge position 2 (the probe) "full".
+                                                   // Position 1 is empty; forge position 2 (the probe) "full".
     heap.scribble(stamp_off(&heap, 2), 3);
     let v = Violation::Stamp {
         position: 1,

@@ -343,7 +343,11 @@ fn throughput_pacing_drain_then_closed() {
                 Err(e) => panic!("pop failed: {e}"),
             }
         }
-        assert_eq!(got, [msg(0), msg(1), msg(2)], "everything pushed before close");
+        assert_eq!(
+            got,
+            [msg(0), msg(1), msg(2)],
+            "everything pushed before close"
+        );
         t.join().unwrap();
     });
 }

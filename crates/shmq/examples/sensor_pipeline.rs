@@ -334,7 +334,9 @@ fn consumer(name: &str, args: &Args) -> Result<(), String> {
             args.pipe
         );
         match shmq_ns {
-            Some(s) if s > 0.0 => println!(" ({:.0}× the shmq stream's time per reading)", per_msg / s),
+            Some(s) if s > 0.0 => {
+                println!(" ({:.0}× the shmq stream's time per reading)", per_msg / s)
+            }
             _ => println!(),
         }
         println!(

@@ -1,6 +1,8 @@
 //! The reading end of the SPSC ring.
 
-use super::{bump, empty_stamp, full_stamp, record_poison, stream_batch, Pacing, PopError, Violation};
+use super::{
+    bump, empty_stamp, full_stamp, record_poison, stream_batch, Pacing, PopError, Violation,
+};
 use crate::layout::{offset, EndpointState};
 use crate::region::Region;
 use crate::sync::{Index, Ordering};
@@ -223,7 +225,10 @@ impl Consumer {
         // Acquire: pairs with the producer's Release store of this stamp, so
         // the stamps (and payloads) of every earlier position, stored before
         // it, are visible to our loads of them.
-        let stamp = self.region.stamp(pos as usize & self.mask).load(Ordering::Acquire);
+        let stamp = self
+            .region
+            .stamp(pos as usize & self.mask)
+            .load(Ordering::Acquire);
         if stamp == full_stamp(pos) {
             self.ahead = d;
             self.probe = (d * 2).min(self.max_probe);

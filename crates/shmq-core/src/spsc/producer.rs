@@ -1,6 +1,8 @@
 //! The writing end of the SPSC ring.
 
-use super::{bump, empty_stamp, full_stamp, record_poison, stream_batch, Pacing, PushError, Violation};
+use super::{
+    bump, empty_stamp, full_stamp, record_poison, stream_batch, Pacing, PushError, Violation,
+};
 use crate::layout::{offset, EndpointState};
 use crate::region::Region;
 use crate::sync::{Index, Ordering};
