@@ -641,7 +641,7 @@ fn sized_latency_section(cfg: &Config) -> Result<(Table, Vec<(usize, Series)>)> 
 
 /// Section 4: one-way stream throughput by message size.
 fn sized_stream_section(cfg: &Config) -> Result<Table> {
-    let systems = sized::systems();
+    let systems = sized::stream_systems();
     let runs = cfg.stream_runs.min(3);
     let before = floor_check(cfg)?;
     let steps = SIZES.len() * runs * systems.len();
@@ -694,7 +694,7 @@ fn sized_stream_section(cfg: &Config) -> Result<Table> {
                 ratio_cell(ceiling, *m),
                 ratio_cell(*m, shmq),
             ]);
-            if *sys != Sys::Shmq && *m < shmq {
+            if !matches!(sys, Sys::Shmq | Sys::ShmqStream) && *m < shmq {
                 behind.push(format!(
                     "shmq is behind {} at {}: {} vs {} per message ({:.2}× the time).",
                     sys.label(),
@@ -711,7 +711,9 @@ fn sized_stream_section(cfg: &Config) -> Result<Table> {
         "Per size and system: {runs} run(s), the systems taking turns; about 1 GiB (shared \
          memory; at most 10 M messages, iceoryx2 1 M) or 256 MiB (system calls; at most 500 k \
          messages) of timed payload per run after a warm-up. Producer process on core 1, \
-         consumer on core 0. shmq: `try_send`/`try_recv` per message (user API); ceiling: \
+         consumer on core 0. shmq: `try_send`/`try_recv` per message (user API), with the \
+         default `Pacing::Latency` and, in its own row, both ends in `Pacing::Throughput` \
+         (B-Queue batching); ceiling: \
          minimal ring publishing every {} messages (an eighth of the ring at most: {}); pipe and socket: one `write` per message, \
          `read_exact` of one message. Ratios: × ceiling is throughput relative to the \
          ceiling (higher is faster); last column > 1 means shmq is faster.",
