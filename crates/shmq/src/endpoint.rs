@@ -78,7 +78,7 @@ pub(crate) struct End<K: Kind, D: Direction<K>> {
     /// Dropped by hand in `Drop`: detach, release the lock, then wake.
     core: ManuallyDrop<D::Core>,
     guard: K::Guard,
-    /// Consecutive failed polls of `try_*` calls.
+    /// Failed polls of `try_*` calls (wrapping; every 64th runs the liveness check).
     polls: u32,
     park: Futex,
     mode: WaitMode,
@@ -319,7 +319,7 @@ impl<K: Kind> Sender<K> {
     ///
     /// # Errors
     /// [`TrySendError::Full`]; [`TrySendError::Disconnected`] if full and
-    /// every receiver is gone (checked on every 64th consecutive `Full`, a
+    /// every receiver is gone (checked on every 64th `Full`, so at least once in 64 in a row, a
     /// system call); [`TrySendError::TooLarge`]; [`TrySendError::Poisoned`].
     /// Nothing is enqueued in each case.
     ///
@@ -564,7 +564,7 @@ impl<K: Kind> Receiver<K> {
     ///
     /// # Errors
     /// [`TryRecvError::Empty`]; [`TryRecvError::Disconnected`] if drained
-    /// and every sender is gone (checked on every 64th consecutive `Empty`, a
+    /// and every sender is gone (checked on every 64th `Empty`, so at least once in 64 in a row, a
     /// system call); [`TryRecvError::Size`] if the message is longer than
     /// `buf` (it stays queued); [`TryRecvError::Poisoned`].
     ///

@@ -53,7 +53,7 @@
 //!   and reports `Disconnected` if still empty;
 //! - `Attached` (or any invalid value): it asks the kernel whether the
 //!   producer lock is held (`F_OFD_GETLK`, a system call, hence rate
-//!   limited: [`Receiver::try_recv`] asks on every 64th consecutive empty
+//!   limited: [`Receiver::try_recv`] asks on every 64th empty poll (at least once in 64 consecutive ones)
 //!   poll, [`Receiver::recv`] about once per millisecond of waiting and once
 //!   more when its timeout expires). If nobody holds it the producer died:
 //!   one more try, then `Disconnected`. Otherwise `Empty`.

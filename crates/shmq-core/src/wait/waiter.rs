@@ -14,7 +14,9 @@ use crate::region::Region;
 use crate::spsc::{PopError, PushError};
 use core::time::Duration;
 
-/// Consecutive failed polls of [`try_once`] between two liveness checks.
+/// Failed polls of [`try_once`] per liveness check: the check runs when the
+/// endpoint's count of failed polls reaches a multiple of it, so at most once
+/// per this many failures and at least once in this many consecutive ones.
 pub const LIVENESS_POLLS: u32 = 64;
 /// Waiting time of [`wait`] between two liveness checks.
 pub const LIVENESS_INTERVAL: Duration = Duration::from_millis(1);
@@ -164,7 +166,9 @@ pub trait Endpoint {
     fn region(&self) -> &Region;
     /// This endpoint's parking primitive.
     fn park(&self) -> &Self::Park;
-    /// Consecutive failed polls of [`try_once`] (private to the endpoint).
+    /// Failed polls of [`try_once`], wrapping (private to the endpoint; not
+    /// reset on success, which would cost a store per message: a multiple of
+    /// [`LIVENESS_POLLS`] still comes within that many consecutive failures).
     fn polls(&mut self) -> &mut u32;
     /// How [`wait`] waits.
     fn mode(&self) -> WaitMode;
@@ -183,7 +187,8 @@ pub trait Endpoint {
 /// When a failed poll may run the expensive liveness check.
 #[derive(Clone, Copy)]
 enum Check {
-    /// Every [`LIVENESS_POLLS`]th consecutive failure.
+    /// Every [`LIVENESS_POLLS`]th failure (at least once in that many
+    /// consecutive ones).
     Polls,
     /// Now (an interval elapsed, the deadline expired, or a wake came).
     Now,
@@ -192,7 +197,8 @@ enum Check {
 }
 
 /// Runs `op` once, and on "no progress" applies the disconnection rule:
-/// every [`LIVENESS_POLLS`]th consecutive failure asks whether the peers
+/// every [`LIVENESS_POLLS`]th failure (so at least once in that many
+/// consecutive ones) asks whether the peers
 /// are gone and, if so, retries once (progress they made just before
 /// leaving is visible then) and reports [`Failure::Gone`].
 ///
@@ -250,11 +256,10 @@ fn stalled<E: Endpoint, R>(
     }
 }
 
-/// After a successful operation: reset the failure count, wake the peers
-/// if one is parked (a barrier and one load otherwise).
+/// After a successful operation: wake the peers if one is parked (a
+/// barrier and one load otherwise).
 #[inline(always)]
 fn progress<E: Endpoint, R>(end: &mut E, r: R) -> R {
-    *end.polls() = 0;
     E::LINES.notify.notify(end.region(), end.park());
     r
 }
