@@ -319,6 +319,29 @@ fn scribbled_words_give_only_typed_errors_throughput_pacing() {
     scribbled(Pacing::Throughput);
 }
 
+/// Poisoned by a batch pop while its probe distance is above 1, a
+/// throughput-paced consumer still reports the violation on every call (it
+/// must not probe and answer a soft `Empty`).
+#[test]
+fn throughput_consumer_stays_poisoned() {
+    let heap = heap();
+    // SAFETY: no other producer of this region is used concurrently (one per role in this test).
+    let mut tx = unsafe { Producer::attach(heap.region()) }.unwrap();
+    // SAFETY: no other consumer of this region is used concurrently (one per role in this test).
+    let mut rx = unsafe { Consumer::attach(heap.region()) }.unwrap();
+    rx.set_pacing(Pacing::Throughput);
+    tx.try_push(b"one").unwrap();
+    assert_eq!(rx.try_pop(&mut [0u8; 16]), Ok(3)); // next probe at distance 2
+    heap.scribble(stamp_off(&heap, 1), 0xdead);
+    let v = Violation::Stamp {
+        position: 1,
+        found: 0xdead,
+    };
+    assert_eq!(rx.pop_slice(&mut [0u32; 2]), Err(PopError::Poisoned(v)));
+    assert_eq!(rx.try_pop(&mut [0u8; 16]), Err(PopError::Poisoned(v)));
+    assert_eq!(rx.try_pop_value::<u32>(), Err(PopError::Poisoned(v)));
+}
+
 /// A forged "full" stamp a batch ahead predicts a run, but the slot at the
 /// consumer's position is still validated: found empty, it poisons (an
 /// honest producer cannot publish a later stamp before an earlier one), and

@@ -198,7 +198,8 @@ impl Consumer {
                 }
                 return r;
             }
-            if !self.probe_ahead() {
+            // A poisoned consumer probes nothing: the `peek` below reports it.
+            if self.poisoned.is_none() && !self.probe_ahead() {
                 return Err(PopError::Empty);
             }
         }
