@@ -112,7 +112,8 @@ impl Sender {
 
     /// Sets how this sender paces itself. With [`Pacing::Throughput`]
     /// (B-Queue adaptive batching, see `docs/design.md`) a sender that finds
-    /// the queue full waits for a batch of free slots (up to 64) before it
+    /// the queue full waits for a batch of free slots (up to 64, and at most
+    /// 4 KiB of slots) before it
     /// writes again, so it refills the ring behind the receiver in whole
     /// cache lines: [`Sender::try_send`] may then report `Full` a few calls in
     /// a row while a few slots are free. The waiting calls ([`Sender::send`])
@@ -147,7 +148,7 @@ impl Receiver {
 
     /// Sets how this receiver paces itself. With [`Pacing::Throughput`]
     /// (B-Queue adaptive batching, see `docs/design.md`) the receiver probes
-    /// a batch ahead (up to 64 messages) and trails a streaming sender by
+    /// a batch ahead (up to 64 messages, and at most 4 KiB of slots) and trails a streaming sender by
     /// whole cache lines; [`Receiver::try_recv`] may then report `Empty` up
     /// to 7 calls in a row while fewer than a batch are queued (a lone
     /// message is delivered by the 7th call at the latest). The waiting

@@ -132,7 +132,7 @@ impl Consumer {
         self.pacing = pacing;
         self.max_probe = match pacing {
             Pacing::Latency => 1,
-            Pacing::Throughput => stream_batch(self.capacity),
+            Pacing::Throughput => stream_batch(self.region.geometry()),
         };
         self.ramp = self.max_probe.min(2);
         self.probe = self.probe.min(self.max_probe);

@@ -70,7 +70,7 @@ pub use consumer::Consumer;
 pub use error::{PopError, PushError, Violation};
 pub use producer::Producer;
 
-use crate::layout::{offset, EndpointState};
+use crate::layout::{offset, EndpointState, Geometry};
 use crate::region::Region;
 use crate::sync::{Index, Ordering};
 
@@ -89,17 +89,41 @@ pub enum Pacing {
     Throughput,
 }
 
+/// Bytes of slots one adaptive batch of [`Pacing::Throughput`] spans at
+/// most (64 lines): enough to keep the two ends on different lines; larger
+/// batches only make the ends wait for each other in bigger bursts.
+pub const STREAM_BATCH_BYTES: usize = 4096;
+
 /// The largest adaptive batch of [`Pacing::Throughput`] for a ring of
-/// `capacity` slots: half the ring, at most 64 (16 lines of 16-byte slots).
+/// `geometry`: half the ring, at most 64 slots and at most
+/// [`STREAM_BATCH_BYTES`] of slots (so 64 for `u64` messages, 56 for 64 B,
+/// 3 for 1 KiB, 1 — no batching — from 2 KiB on), at least 1.
+///
+/// ```
+/// use shmq_core::layout::{Geometry, QueueKind};
+/// use shmq_core::spsc::stream_batch;
+/// let g = |capacity, slot| Geometry::new(QueueKind::Spsc, capacity, slot).unwrap();
+/// assert_eq!(stream_batch(&g(4096, 8)), 64);
+/// assert_eq!(stream_batch(&g(4096, 64)), 56);
+/// assert_eq!(stream_batch(&g(4096, 1024)), 3);
+/// assert_eq!(stream_batch(&g(256, 16384)), 1);
+/// assert_eq!(stream_batch(&g(4, 8)), 2);
+/// ```
 #[inline]
-pub const fn stream_batch(capacity: u32) -> Index {
-    let half = (capacity / 2) as Index;
-    if half > 64 {
-        64
-    } else if half == 0 {
+pub const fn stream_batch(geometry: &Geometry) -> Index {
+    let half = (geometry.capacity() / 2) as usize;
+    let by_bytes = STREAM_BATCH_BYTES / geometry.stride();
+    let mut b = 64;
+    if half < b {
+        b = half;
+    }
+    if by_bytes < b {
+        b = by_bytes;
+    }
+    if b == 0 {
         1
     } else {
-        half
+        b as Index
     }
 }
 

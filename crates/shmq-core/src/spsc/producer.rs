@@ -151,7 +151,7 @@ impl Producer {
         self.pacing = pacing;
         self.max_batch = match pacing {
             Pacing::Latency => 1,
-            Pacing::Throughput => stream_batch(self.capacity as u32),
+            Pacing::Throughput => stream_batch(self.region.geometry()),
         };
         self.batch = self.batch.min(self.max_batch);
     }

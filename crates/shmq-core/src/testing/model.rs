@@ -529,7 +529,7 @@ impl ModelCheck {
                     Pacing::Latency
                 };
                 let max = if throughput {
-                    stream_batch(self.capacity as u32)
+                    stream_batch(self.heap.region().geometry())
                 } else {
                     1
                 };
