@@ -44,7 +44,7 @@ fn main() {
 const USAGE: &str = "usage: xproc [--quick] [--markdown FILE [--plot FILE.png]] [--criterion DIR] [--only CASE,...] [--runs N] [--msgs N]
   --runs/--msgs: stream runs and timed messages per run (exploration; the report uses the defaults)
   --criterion: include the in-process results criterion wrote under DIR in the last 30 min
-  --plot defaults to the Markdown file's name with -latency.png; sized sections: CASE sized
+  --plot defaults to the Markdown file's name with -latency.png; sized sections: CASE sized (sized-stream: streams only)
   CASE: pp-floor pp-api pp-shmq pp-pipe pp-uds pp-stamp st-api st-api-stream st-api-batch st-shmq st-shmq-stream st-shmq-batch st-ceiling st-rtrb st-seq st-index
         st-stamp st-stamp-lazy st-stamp-batch (diagnostics)
   (--only is for investigation: the floor always runs; ratios to absent peers print as -)";
@@ -141,12 +141,14 @@ fn run(args: &[String]) -> Result<()> {
         tables.push(t2);
     }
     let mut sized_lat = Vec::new();
-    if wanted("sized") {
-        let (t3, lat) = sized_latency_section(&cfg)?;
-        print!("{}", t3.plain());
-        println!();
-        tables.push(t3);
-        sized_lat = lat;
+    if wanted("sized") || wanted("sized-stream") {
+        if wanted("sized") {
+            let (t3, lat) = sized_latency_section(&cfg)?;
+            print!("{}", t3.plain());
+            println!();
+            tables.push(t3);
+            sized_lat = lat;
+        }
         let t4 = sized_stream_section(&cfg)?;
         print!("{}", t4.plain());
         tables.push(t4);
