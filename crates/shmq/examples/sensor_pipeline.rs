@@ -27,8 +27,9 @@
 //!    back in [`Pacing::Latency`], the default;
 //! 3. *socket*: `--pipe` readings through a Unix stream socket (a pipe
 //!    measures the same on Linux) between the same two processes, one
-//!    `write` and one `read_exact` per reading, built and verified the same
-//!    way, timed the same way: the contrast.
+//!    `write(2)` per reading and `read(2)` until it is complete (no
+//!    user-space buffering on either side), built and verified the same way,
+//!    timed the same way: the contrast.
 //!
 //! Every wait is bounded: a child that sees no progress for 10 s fails.
 
@@ -37,8 +38,7 @@ use hdrhistogram::Histogram;
 use memmap2::MmapRaw;
 use shmq::spsc::{Config, Pacing, Queue};
 use shmq::TryRecvError;
-use std::io::{Read, Write};
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsFd, OwnedFd};
 use std::process::{Command, ExitCode, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -244,12 +244,17 @@ fn producer(name: &str, args: &Args) -> Result<(), String> {
     drop(tx);
     // The contrast: the same readings through a Unix socket (our stdout),
     // one write each. A consumer that died closes its end: the write fails.
-    let mut out = std::io::stdout().lock();
+    // Unbuffered: one write(2) per reading (std's stdout would batch them).
+    let out = std::io::stdout();
     for i in 0..args.pipe {
         let sent_ns = if i == 0 { now_ns() } else { 0 };
         let r = reading(&mut rng, i, 2, sent_ns);
-        out.write_all(bytemuck::bytes_of(&r))
-            .map_err(|e| format!("socket write {i}: {e}"))?;
+        let mut bytes = bytemuck::bytes_of(&r);
+        while !bytes.is_empty() {
+            let n = rustix::io::write(out.as_fd(), bytes)
+                .map_err(|e| format!("socket write {i}: {e}"))?;
+            bytes = &bytes[n..];
+        }
     }
     Ok(())
 }
@@ -340,7 +345,7 @@ fn consumer(name: &str, args: &Args) -> Result<(), String> {
             _ => println!(),
         }
         println!(
-            "        per reading: one write(2) of 56 B + one read_exact, the same building and verifying, timed the same way"
+            "        per reading: one write(2) of 56 B + read(2) until 56 B arrived (no user-space buffering), the same building and verifying, timed the same way"
         );
     }
     if !latency.is_empty() {
@@ -368,14 +373,22 @@ fn pipe_stream(args: &Args) -> Result<Option<f64>, String> {
     if args.pipe == 0 {
         return Ok(None);
     }
-    let mut input = std::io::stdin().lock();
+    // Unbuffered: read(2) straight from the socket (std's stdin would
+    // read ahead into a buffer and hide the per-reading cost).
+    let input = std::io::stdin();
     let mut first_ns = 0;
     for i in 0..args.pipe {
         let mut r = Reading::zeroed();
-        // A producer that died closes the socket: the read fails (EOF).
-        input
-            .read_exact(bytemuck::bytes_of_mut(&mut r))
-            .map_err(|e| format!("socket read {i}: {e}"))?;
+        let buf = bytemuck::bytes_of_mut(&mut r);
+        let mut got = 0;
+        while got < buf.len() {
+            match rustix::io::read(input.as_fd(), &mut buf[got..]) {
+                // A producer that died closes the socket: end of file.
+                Ok(0) => return Err(format!("socket read {i}: end of file")),
+                Ok(n) => got += n,
+                Err(e) => return Err(format!("socket read {i}: {e}")),
+            }
+        }
         verify(&r, i)?;
         if i == 0 {
             first_ns = r.sent_ns;
