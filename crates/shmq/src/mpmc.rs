@@ -43,7 +43,7 @@
 //! [`TryRecvError::Disconnected`](crate::TryRecvError::Disconnected) once some sender has ever attached, none is
 //! attached and alive now, and a second look finds the queue still empty.
 //! The liveness check is a system call per sender entry, so `try_*` makes it
-//! on every 64th consecutive empty poll and `recv` about once per
+//! on every 64th empty poll (at least once in 64 consecutive ones) and `recv` about once per
 //! millisecond. A [`Sender`] applies the same rule to receivers, reporting
 //! `Disconnected` instead of `Full`.
 //! The check is a snapshot: a sender that has taken its entry's lock but not
