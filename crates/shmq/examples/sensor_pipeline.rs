@@ -362,6 +362,14 @@ fn consumer(name: &str, args: &Args) -> Result<(), String> {
             latency.max() as f64 / 1e3,
             latency.value_at_quantile(0.5) as f64 / (floor_ns as f64 / 2.0),
         );
+        if latency.value_at_quantile(0.5) * 4 < floor_ns {
+            // A message cannot arrive faster than a cache line crosses: the
+            // two CPUs' monotonic clocks disagree (seen on VMs), and every
+            // one-way figure above is off by that skew.
+            println!(
+                "        WARNING: p50 is below a quarter of the floor round trip: the two CPUs' clocks disagree; these one-way figures are not trustworthy (the floor and stream figures are)"
+            );
+        }
     }
     Ok(())
 }
