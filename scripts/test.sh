@@ -1,13 +1,18 @@
 #!/usr/bin/env bash
 # The project's whole test suite: `scripts/test.sh` (CI runs it via .ci/run).
 #
-# Needs stable Rust with rustup; installs what else it needs (nightly + miri
-# + rust-src, the thumbv7em-none-eabihf target, cargo-fuzz). Fails on the
+# Needs stable Rust with rustup and python3 (>= 3.9, with venv and pip);
+# installs what else it needs (nightly + miri + rust-src, the
+# thumbv7em-none-eabihf target, cargo-fuzz; maturin, pytest and NumPy into a
+# virtualenv under target/). Fails on the
 # first failing step. Set FUZZ_SECONDS=0 to skip the short fuzz runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 FUZZ_SECONDS="${FUZZ_SECONDS:-20}"
+# A dated nightly (Miri and cargo-fuzz), so CI does not change under us:
+# rustc 1.97.0-nightly (e50aa6fba 2026-05-19).
+NIGHTLY=nightly-2026-05-20
 EMBEDDED_TARGET=thumbv7em-none-eabihf
 TIMINGS=()
 
@@ -22,10 +27,10 @@ step() {
 }
 
 setup() {
-    rustup toolchain install nightly --profile minimal --component miri,rust-src
+    rustup toolchain install "$NIGHTLY" --profile minimal --component miri,rust-src
     rustup target add "$EMBEDDED_TARGET"
-    if ! cargo +nightly fuzz --version >/dev/null 2>&1; then
-        cargo install cargo-fuzz --locked
+    if ! cargo +"$NIGHTLY" fuzz --version 2>/dev/null | grep -q ' 0\.13\.2$'; then
+        cargo install cargo-fuzz --version 0.13.2 --locked
     fi
 }
 
@@ -49,19 +54,19 @@ loom() {
 }
 
 miri() {
-    cargo +nightly miri test -p shmq-core --features testing
+    cargo +"$NIGHTLY" miri test -p shmq-core --features testing
 }
 
 fuzz() {
     (
         cd fuzz
-        cargo +nightly fuzz build
+        cargo +"$NIGHTLY" fuzz build
         if [ "$FUZZ_SECONDS" -gt 0 ]; then
             local log
             log="$(mktemp)"
-            for target in $(cargo +nightly fuzz list); do
+            for target in $(cargo +"$NIGHTLY" fuzz list); do
                 echo "-- $target (${FUZZ_SECONDS}s)"
-                if ! cargo +nightly fuzz run "$target" -- \
+                if ! cargo +"$NIGHTLY" fuzz run "$target" -- \
                     -max_total_time="$FUZZ_SECONDS" -print_final_stats=1 >"$log" 2>&1; then
                     cat "$log"
                     exit 1
@@ -72,16 +77,53 @@ fuzz() {
     )
 }
 
+python_binding() (
+    # A subshell: CARGO_TARGET_DIR stays local to this step.
+    # crates/shmq-py is outside the workspace (its own Cargo.lock, see the
+    # root Cargo.toml), so fmt and clippy are run on it here; its own target
+    # directory keeps pyo3's builds apart from the workspace's.
+    local manifest=crates/shmq-py/Cargo.toml
+    local venv=target/py-venv
+    export CARGO_TARGET_DIR="$PWD/target/py"
+    cargo fmt --manifest-path "$manifest" -- --check
+    cargo clippy --manifest-path "$manifest" --locked --all-targets -- -D warnings
+    python3 -c 'import sys; assert sys.version_info >= (3, 9), sys.version'
+    python3 -m venv "$venv"
+    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
+        maturin==1.16.0 pytest==9.2.0 pytest-timeout==2.4.0 numpy==2.4.6
+    # Build the abi3 wheel and install it (not an editable install: the
+    # tests then see exactly what a user gets, stubs and py.typed included).
+    rm -rf target/py/wheels
+    "$venv/bin/maturin" build --release --locked \
+        --manifest-path "$manifest" --interpreter "$venv/bin/python" --out target/py/wheels
+    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
+        --force-reinstall --no-deps target/py/wheels/shmq-*.whl
+    local status=0
+    (cd crates/shmq-py && ../../"$venv"/bin/python -m pytest -q) || status=$?
+    if [ "$status" -eq 5 ]; then
+        echo "pytest collected no tests" >&2
+        return 1
+    elif [ "$status" -ne 0 ]; then
+        return "$status"
+    fi
+    # The example and the benchmark end to end, tiny counts (no figures);
+    # `timeout` bounds them (their receive loops wait on their peers).
+    timeout 300 "$venv/bin/python" examples/python/producer_consumer.py --count 2000
+    timeout 600 "$venv/bin/python" benches/python/bench.py --quick >/dev/null
+)
+
 step "setup toolchains" setup
 step "fmt" cargo fmt --all -- --check
 step "clippy" cargo clippy --workspace --all-targets -- -D warnings
+step "docs (-D warnings)" env RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps
 step "test" cargo test --workspace
-step "mpmc crash points" cargo test -p shmq --release --features crash-points --test processes_mpmc
+step "mpmc crash points" cargo test -p shmq --release --features crash-points --test processes_mpmc --test endpoint_api
 step "benches compile" benches
 step "loom" loom
 step "miri (shmq-core)" miri
 step "no_std build ($EMBEDDED_TARGET)" cargo build -p shmq-core --target "$EMBEDDED_TARGET"
 step "fuzz" fuzz
+step "python" python_binding
 
 printf '\n==== timings ====\n'
 printf '%s\n' "${TIMINGS[@]}"

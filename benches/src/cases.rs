@@ -14,7 +14,7 @@ use crate::report::Latency;
 use crate::shm::{ShmFile, AREA, GO, READY};
 use crate::{err, ring, sized, Result};
 use shmq::{TryRecvError, TrySendError};
-use shmq_core::spsc::{PopError, PushError, Stats};
+use shmq_core::spsc::{Pacing, PopError, PushError, Stats};
 use std::io::{Read, Write};
 use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::net::UnixStream;
@@ -353,10 +353,12 @@ fn spawn_fd_peer(
 }
 
 /// Every stream peer, in report order.
-pub const STREAMS: [Stream; 11] = [
+pub const STREAMS: [Stream; 13] = [
     Stream::Api,
+    Stream::ApiStream,
     Stream::ApiBatch,
     Stream::Shmq,
+    Stream::ShmqStream,
     Stream::ShmqBatch,
     Stream::Ceiling,
     Stream::Rtrb,
@@ -377,8 +379,12 @@ pub enum Stream {
     Shmq,
     /// shmq, `push_slice`/`pop_slice` of [`BATCH`] items.
     ShmqBatch,
+    /// As [`Stream::Shmq`], both ends in `Pacing::Throughput` (B-Queue batching).
+    ShmqStream,
     /// The user API (`shmq::spsc`), `try_send_value`/`try_recv_value`.
     Api,
+    /// As [`Stream::Api`], both ends in `Pacing::Throughput` (B-Queue batching).
+    ApiStream,
     /// The user API, `try_send_slice`/`try_recv_slice` of [`BATCH`] items.
     ApiBatch,
     /// Minimal SPSC, batch publish of tail/head (the ceiling).
@@ -414,7 +420,9 @@ impl Stream {
         match self {
             Stream::Shmq => "shmq-core per message",
             Stream::ShmqBatch => "shmq-core batch (256)",
+            Stream::ShmqStream => "shmq-core per message, Throughput pacing",
             Stream::Api => "shmq API per message",
+            Stream::ApiStream => "shmq API per message, Throughput pacing",
             Stream::ApiBatch => "shmq API batch (256)",
             Stream::Ceiling => "ceiling: minimal SPSC, batch (256)",
             Stream::Rtrb => "rtrb, 2 threads, per message",
@@ -431,7 +439,9 @@ impl Stream {
         match self {
             Stream::Shmq => "st-shmq",
             Stream::ShmqBatch => "st-shmq-batch",
+            Stream::ShmqStream => "st-shmq-stream",
             Stream::Api => "st-api",
+            Stream::ApiStream => "st-api-stream",
             Stream::ApiBatch => "st-api-batch",
             Stream::Ceiling => "st-ceiling",
             Stream::Rtrb => "st-rtrb",
@@ -457,7 +467,7 @@ impl Stream {
             stats: None,
         };
         match self {
-            Stream::Shmq | Stream::ShmqBatch => with_peer(
+            Stream::Shmq | Stream::ShmqBatch | Stream::ShmqStream => with_peer(
                 self.case(),
                 AREA + ring::footprint(CAPACITY)?,
                 total,
@@ -466,11 +476,15 @@ impl Stream {
                     // SAFETY: the region and consumer are `with_peer`'s `init`
                     // value, dropped before `shm`.
                     let region = unsafe { ring::create(shm, AREA, CAPACITY)? };
-                    ring::consumer(region)
+                    let mut rx = ring::consumer(region)?;
+                    if self == Stream::ShmqStream {
+                        rx.set_pacing(Pacing::Throughput);
+                    }
+                    Ok(rx)
                 },
                 |shm, mut rx| {
                     go(shm);
-                    let ns = if self == Stream::Shmq {
+                    let ns = if self != Stream::ShmqBatch {
                         consume(total, warm, dl, |buf| match rx.try_pop_value::<u64>() {
                             Ok(v) => {
                                 buf[0] = v;
@@ -492,7 +506,7 @@ impl Stream {
                     })
                 },
             ),
-            Stream::Api | Stream::ApiBatch => with_peer(
+            Stream::Api | Stream::ApiBatch | Stream::ApiStream => with_peer(
                 self.case(),
                 AREA,
                 total,
@@ -500,12 +514,16 @@ impl Stream {
                 |shm| {
                     let (a, _) = sized::names(shm.path())?;
                     let q = shmq::spsc::Queue::create(&a, api_config())?;
-                    Ok((q.receiver()?, q, a))
+                    let mut rx = q.receiver()?;
+                    if self == Stream::ApiStream {
+                        rx.set_pacing(Pacing::Throughput);
+                    }
+                    Ok((rx, q, a))
                 },
                 |shm, (mut rx, q, a)| {
                     shmq::spsc::remove(&a)?;
                     go(shm);
-                    let ns = if self == Stream::Api {
+                    let ns = if self != Stream::ApiBatch {
                         consume(total, warm, dl, |buf| match rx.try_recv_value::<u64>() {
                             Ok(v) => {
                                 buf[0] = v;
@@ -851,12 +869,15 @@ fn peer_shm(case: &str, path: &Path, total: u64, dl: Deadline) -> Result<()> {
             }
             Ok(())
         }
-        "st-shmq" | "st-shmq-batch" => {
+        "st-shmq" | "st-shmq-batch" | "st-shmq-stream" => {
             // SAFETY: the region and producer are locals dropped before `shm`.
             let mut tx = ring::producer(unsafe { ring::open(&shm, AREA)? })?;
+            if case == "st-shmq-stream" {
+                tx.set_pacing(Pacing::Throughput);
+            }
             ready();
             wait_go()?;
-            if case == "st-shmq" {
+            if case != "st-shmq-batch" {
                 produce(total, dl, |i| match tx.try_push_value(&i) {
                     Ok(()) => Ok(true),
                     Err(PushError::Full) => Ok(false),
@@ -898,12 +919,15 @@ fn peer_shm(case: &str, path: &Path, total: u64, dl: Deadline) -> Result<()> {
             }
             Ok(())
         }
-        "st-api" | "st-api-batch" => {
+        "st-api" | "st-api-batch" | "st-api-stream" => {
             let (a, _) = sized::names(shm.path())?;
             let mut tx = shmq::spsc::Queue::open(&a)?.sender()?;
+            if case == "st-api-stream" {
+                tx.set_pacing(Pacing::Throughput);
+            }
             ready();
             wait_go()?;
-            if case == "st-api" {
+            if case != "st-api-batch" {
                 produce(total, dl, |i| match tx.try_send_value(&i) {
                     Ok(()) => Ok(true),
                     Err(TrySendError::Full) => Ok(false),

@@ -1,9 +1,9 @@
 //! How the benchmark builds a shmq SPSC ring of `u64` messages over a mapping.
 //!
-//! For now straight from `shmq-core` (`layout::init` by the creator,
-//! `layout::validate` by the other process, `Region::from_raw`); once the
-//! platform crate `shmq` offers named regions, this module is the one place to
-//! switch, and the cases keep using `Producer`/`Consumer`.
+//! Straight from `shmq-core` (`layout::init` by the creator,
+//! `layout::validate` by the other process, `Region::from_raw`): the "core"
+//! cases measure the algorithm without the platform crate's endpoint layer,
+//! which the "api" cases (named regions through `shmq::spsc`) measure.
 
 use crate::shm::ShmFile;
 use crate::{err, Result};

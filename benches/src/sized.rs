@@ -73,6 +73,8 @@ pub enum Sys {
     Uds,
     /// iceoryx2 publish-subscribe of `[u8]` samples, busy polling.
     Iceoryx2,
+    /// As [`Sys::Shmq`], both ends in `Pacing::Throughput` (streams only).
+    ShmqStream,
 }
 
 impl Sys {
@@ -80,6 +82,7 @@ impl Sys {
     pub fn label(self) -> &'static str {
         match self {
             Sys::Shmq => "shmq (shmq::spsc API)",
+            Sys::ShmqStream => "shmq API, Throughput pacing",
             Sys::Minimal => "ceiling: minimal SPSC",
             Sys::Bytes => "shmq byte ring (copies)",
             Sys::BytesLoan => "shmq byte ring (loans)",
@@ -93,6 +96,7 @@ impl Sys {
     pub fn key(self) -> &'static str {
         match self {
             Sys::Shmq => "shmq",
+            Sys::ShmqStream => "shmqt",
             Sys::Minimal => "min",
             Sys::Bytes => "bytes",
             Sys::BytesLoan => "bloan",
@@ -105,6 +109,7 @@ impl Sys {
     fn from_key(k: &str) -> Result<Self> {
         Ok(match k {
             "shmq" => Sys::Shmq,
+            "shmqt" => Sys::ShmqStream,
             "min" => Sys::Minimal,
             "bytes" => Sys::Bytes,
             "bloan" => Sys::BytesLoan,
@@ -134,6 +139,14 @@ pub fn systems() -> Vec<Sys> {
     if cfg!(feature = "iceoryx2") {
         v.push(Sys::Iceoryx2);
     }
+    v
+}
+
+/// The systems of the stream section: [`systems`], then shmq with
+/// `Pacing::Throughput` (last, so the first two stay shmq and the ceiling).
+pub fn stream_systems() -> Vec<Sys> {
+    let mut v = systems();
+    v.push(Sys::ShmqStream);
     v
 }
 
@@ -316,6 +329,7 @@ pub fn ping_pong(sys: Sys, size: usize, cfg: &Config, iters: u64) -> Result<Late
             bytering::ping_pong(&case, size, cfg, total, warm, sys == Sys::BytesLoan)
         }
         Sys::Iceoryx2 => iox::ping_pong(&case, size, cfg, total, warm),
+        Sys::ShmqStream => Err(err("Throughput pacing is measured in streams only")),
     }
 }
 
@@ -360,14 +374,17 @@ pub fn stream(sys: Sys, size: usize, cfg: &Config, msgs: u64) -> Result<f64> {
     let dl = Deadline::after(cfg.bound);
     let mut buf = vec![0u8; size];
     match sys {
-        Sys::Shmq => with_peer(
+        Sys::Shmq | Sys::ShmqStream => with_peer(
             &case,
             AREA,
             total,
             cfg,
             |shm| {
                 let (a, _) = names(shm.path())?;
-                let rx = Queue::create(&a, shmq_config(size))?.receiver()?;
+                let mut rx = Queue::create(&a, shmq_config(size))?.receiver()?;
+                if sys == Sys::ShmqStream {
+                    rx.set_pacing(shmq::spsc::Pacing::Throughput);
+                }
                 Ok((rx, a))
             },
             |shm, (mut rx, a)| {
@@ -587,9 +604,12 @@ fn peer_shm(
             }
             Ok(())
         }
-        ("st", Sys::Shmq) => {
+        ("st", Sys::Shmq | Sys::ShmqStream) => {
             let (a, _) = names(shm.path())?;
             let mut tx = Queue::open(&a)?.sender()?;
+            if sys == Sys::ShmqStream {
+                tx.set_pacing(shmq::spsc::Pacing::Throughput);
+            }
             ready();
             wait_go()?;
             produce(total, size, dl, |m| match tx.try_send(m) {

@@ -41,10 +41,11 @@ fn main() {
     }
 }
 
-const USAGE: &str = "usage: xproc [--quick] [--markdown FILE [--plot FILE.png]] [--criterion DIR] [--only CASE,...]
+const USAGE: &str = "usage: xproc [--quick] [--markdown FILE [--plot FILE.png]] [--criterion DIR] [--only CASE,...] [--runs N] [--msgs N]
+  --runs/--msgs: stream runs and timed messages per run (exploration; the report uses the defaults)
   --criterion: include the in-process results criterion wrote under DIR in the last 30 min
-  --plot defaults to the Markdown file's name with -latency.png; sized sections: CASE sized
-  CASE: pp-floor pp-api pp-shmq pp-pipe pp-uds pp-stamp st-api st-api-batch st-shmq st-shmq-batch st-ceiling st-rtrb st-seq st-index
+  --plot defaults to the Markdown file's name with -latency.png; sized sections: CASE sized (sized-stream: streams only)
+  CASE: pp-floor pp-api pp-shmq pp-pipe pp-uds pp-stamp st-api st-api-stream st-api-batch st-shmq st-shmq-stream st-shmq-batch st-ceiling st-rtrb st-seq st-index
         st-stamp st-stamp-lazy st-stamp-batch (diagnostics)
   (--only is for investigation: the floor always runs; ratios to absent peers print as -)";
 
@@ -54,6 +55,8 @@ fn run(args: &[String]) -> Result<()> {
     let mut png: Option<String> = None;
     let mut crit: Option<String> = None;
     let mut only: Option<Vec<String>> = None;
+    let mut runs: Option<usize> = None;
+    let mut msgs: Option<u64> = None;
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
@@ -71,6 +74,12 @@ fn run(args: &[String]) -> Result<()> {
                 let list = it.next().ok_or_else(|| err(USAGE))?;
                 only = Some(list.split(',').map(str::to_string).collect());
             }
+            "--runs" => {
+                runs = Some(it.next().ok_or_else(|| err(USAGE))?.parse()?);
+            }
+            "--msgs" => {
+                msgs = Some(it.next().ok_or_else(|| err(USAGE))?.parse()?);
+            }
             "-h" | "--help" => {
                 println!("{USAGE}");
                 return Ok(());
@@ -80,11 +89,18 @@ fn run(args: &[String]) -> Result<()> {
             other => return Err(err(format!("unknown argument {other}\n{USAGE}"))),
         }
     }
-    let cfg = if quick {
+    let mut cfg = if quick {
         Config::quick()
     } else {
         Config::full()
     };
+    if let Some(r) = runs {
+        cfg.stream_runs = r.max(1);
+    }
+    if let Some(m) = msgs {
+        cfg.stream_msgs = m.max(1);
+        cfg.stream_warm = cfg.stream_warm.min(m);
+    }
     let wanted = |case: &str| only.as_ref().is_none_or(|o| o.iter().any(|c| c == case));
     let pps: Vec<PingPong> = PINGPONGS
         .into_iter()
@@ -125,12 +141,14 @@ fn run(args: &[String]) -> Result<()> {
         tables.push(t2);
     }
     let mut sized_lat = Vec::new();
-    if wanted("sized") {
-        let (t3, lat) = sized_latency_section(&cfg)?;
-        print!("{}", t3.plain());
-        println!();
-        tables.push(t3);
-        sized_lat = lat;
+    if wanted("sized") || wanted("sized-stream") {
+        if wanted("sized") {
+            let (t3, lat) = sized_latency_section(&cfg)?;
+            print!("{}", t3.plain());
+            println!();
+            tables.push(t3);
+            sized_lat = lat;
+        }
         let t4 = sized_stream_section(&cfg)?;
         print!("{}", t4.plain());
         tables.push(t4);
@@ -390,7 +408,12 @@ fn stream_section(cfg: &Config, floor_p50: f64, streams: &[Stream]) -> Result<Ta
             ratio(rtrb / m),
         ]);
     }
-    for s in [Stream::Api, Stream::Shmq] {
+    for s in [
+        Stream::Api,
+        Stream::ApiStream,
+        Stream::Shmq,
+        Stream::ShmqStream,
+    ] {
         let per_msg = rtrb / of(s);
         if !per_msg.is_nan() {
             t.footer.push(format!(
@@ -420,10 +443,29 @@ fn stream_section(cfg: &Config, floor_p50: f64, streams: &[Stream]) -> Result<Ta
             ));
         }
     }
+    for (api, core) in [
+        (Stream::Api, Stream::Shmq),
+        (Stream::ApiStream, Stream::ShmqStream),
+        (Stream::ApiBatch, Stream::ShmqBatch),
+    ] {
+        let cost = of(api) / of(core);
+        if !cost.is_nan() {
+            t.footer.push(format!(
+                "Target API ≤ 1.15× the core's time per message, {}: {cost:.2}× ({}) \
+                 [{} vs {} per message].",
+                api.label(),
+                verdict(cost <= 1.15),
+                ns(of(api)),
+                ns(of(core))
+            ));
+        }
+    }
     for s in [
         Stream::Api,
+        Stream::ApiStream,
         Stream::ApiBatch,
         Stream::Shmq,
+        Stream::ShmqStream,
         Stream::ShmqBatch,
     ] {
         let mut full = Vec::new();
@@ -629,7 +671,7 @@ fn sized_latency_section(cfg: &Config) -> Result<(Table, Vec<(usize, Series)>)> 
 
 /// Section 4: one-way stream throughput by message size.
 fn sized_stream_section(cfg: &Config) -> Result<Table> {
-    let systems = sized::systems();
+    let systems = sized::stream_systems();
     let runs = cfg.stream_runs.min(3);
     let before = floor_check(cfg)?;
     let steps = SIZES.len() * runs * systems.len();
@@ -684,7 +726,11 @@ fn sized_stream_section(cfg: &Config) -> Result<Table> {
                 ratio_cell(ceiling, *m),
                 ratio_cell(*m, shmq),
             ]);
-            if !matches!(sys, Sys::Shmq | Sys::Bytes | Sys::BytesLoan) && *m < shmq {
+            if !matches!(
+                sys,
+                Sys::Shmq | Sys::ShmqStream | Sys::Bytes | Sys::BytesLoan
+            ) && *m < shmq
+            {
                 behind.push(format!(
                     "shmq is behind {} at {}: {} vs {} per message ({:.2}× the time).",
                     sys.label(),
@@ -701,7 +747,9 @@ fn sized_stream_section(cfg: &Config) -> Result<Table> {
         "Per size and system: {runs} run(s), the systems taking turns; about 1 GiB (shared \
          memory; at most 10 M messages, iceoryx2 1 M) or 256 MiB (system calls; at most 500 k \
          messages) of timed payload per run after a warm-up. Producer process on core 1, \
-         consumer on core 0. shmq: `try_send`/`try_recv` per message (user API); ceiling: \
+         consumer on core 0. shmq: `try_send`/`try_recv` per message (user API), with the \
+         default `Pacing::Latency` and, in its own row, both ends in `Pacing::Throughput` \
+         (B-Queue batching); ceiling: \
          minimal ring publishing every {} messages (an eighth of the ring at most: {}); shmq \
          byte ring (`shmq::bytes`, as many records as the slot rings have slots, rounded up to \
          a power of two bytes): copies = `try_send`/`try_recv`, loans = `try_loan` filled from \

@@ -35,6 +35,13 @@ pub trait SendEnd {
     /// # Errors
     /// As [`SendEnd::try_push`] when not one item fits.
     fn push_slice<T: NoUninit>(&mut self, items: &[T]) -> Result<usize, PushError>;
+    /// Makes the next operation exact: `Full` then means no slot was free
+    /// (an end with adaptive batching, [`spsc::Pacing::Throughput`], may
+    /// otherwise report `Full` while fewer than a batch are free). The
+    /// waiting loop calls it before concluding anything from `Full`. By
+    /// default nothing: every operation is exact.
+    #[inline]
+    fn exact(&mut self) {}
 }
 
 /// The receiving end of a queue kind.
@@ -59,11 +66,16 @@ pub trait RecvEnd {
     /// # Errors
     /// As [`RecvEnd::try_pop`] when none could be taken.
     fn pop_slice<T: Pod>(&mut self, out: &mut [T]) -> Result<usize, PopError>;
+    /// Makes the next operation exact: `Empty` then means no message was
+    /// published at this end's position (see [`SendEnd::exact`]). By
+    /// default nothing: every operation is exact.
+    #[inline]
+    fn exact(&mut self) {}
 }
 
 /// Implements [`SendEnd`] by delegating to the kind's inherent methods.
 macro_rules! send_end {
-    ($ty:ty $(, $p:ident)?) => {
+    ($ty:ty $(, $p:ident)? $(; $($extra:item)*)?) => {
         impl$(<$p: Peers>)? SendEnd for $ty {
             #[inline]
             fn region(&self) -> &Region {
@@ -85,13 +97,14 @@ macro_rules! send_end {
             fn push_slice<T: NoUninit>(&mut self, items: &[T]) -> Result<usize, PushError> {
                 <$ty>::push_slice(self, items)
             }
+            $($($extra)*)?
         }
     };
 }
 
 /// Implements [`RecvEnd`] by delegating to the kind's inherent methods.
 macro_rules! recv_end {
-    ($ty:ty $(, $p:ident)?) => {
+    ($ty:ty $(, $p:ident)? $(; $($extra:item)*)?) => {
         impl$(<$p: Peers>)? RecvEnd for $ty {
             #[inline]
             fn region(&self) -> &Region {
@@ -113,12 +126,23 @@ macro_rules! recv_end {
             fn pop_slice<T: Pod>(&mut self, out: &mut [T]) -> Result<usize, PopError> {
                 <$ty>::pop_slice(self, out)
             }
+            $($($extra)*)?
         }
     };
 }
 
-send_end!(spsc::Producer);
-recv_end!(spsc::Consumer);
+send_end!(spsc::Producer;
+    #[inline]
+    fn exact(&mut self) {
+        spsc::Producer::exact(self)
+    }
+);
+recv_end!(spsc::Consumer;
+    #[inline]
+    fn exact(&mut self) {
+        spsc::Consumer::exact(self)
+    }
+);
 send_end!(mpmc::Producer<P>, P);
 recv_end!(mpmc::Consumer<P>, P);
 send_end!(bytes::Producer);

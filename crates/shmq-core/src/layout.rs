@@ -23,6 +23,15 @@ pub const MAGIC: u32 = u32::from_le_bytes(*b"SHMQ");
 pub const LAYOUT_VERSION: u32 = 1;
 /// Value of the `ready` word once the creator has finished initialising.
 pub const READY: u32 = u32::from_le_bytes(*b"RDY!");
+/// Bit of the [`offset::FLAGS`] word: the creator asked the region to outlive
+/// it (its name is not removed when the creator's handles go), so a stale
+/// region sweep must leave it alone.
+pub const FLAG_PERSISTENT: u32 = 1;
+/// Byte of the backing file whose lock (an open-file-description lock, taken
+/// by the platform crate) a creator holds from before it sizes the file until
+/// its handle goes. Byte 0 is never an endpoint's lock byte (those are 128,
+/// 256 and the MPMC entries from 512 on).
+pub const CREATOR_LOCK_BYTE: usize = 0;
 
 /// Size of the header area that precedes the slots (four 128-byte lines).
 pub const HEADER_SIZE: usize = 512;
@@ -93,6 +102,11 @@ pub mod offset {
     pub const POISONED: usize = 44;
     /// `u32` pid of the creating process (informational only).
     pub const CREATOR_PID: usize = 48;
+    /// `u32` creator's flags ([`super::FLAG_PERSISTENT`]), written before
+    /// `ready` and never changed. Read only by tools (`shmq gc`); ignored by
+    /// [`super::validate`], so regions of older creators (which wrote 0 here,
+    /// a reserved word) read as "no flags".
+    pub const FLAGS: usize = 52;
     /// `u32` [`super::EndpointState`] of the producer role. In the header line,
     /// not the producer's, because a waiting consumer polls it: the producer's
     /// line is written on every message and must not bounce.
@@ -634,6 +648,17 @@ const INDEX_CELLS: [usize; 8] = [
 /// process may be attached as an endpoint (openers only wait for `ready`).
 #[cfg(not(loom))]
 pub unsafe fn init(base: *mut u8, geometry: &Geometry, creator_pid: u32) {
+    // SAFETY: the caller's contract is ours.
+    unsafe { init_with_flags(base, geometry, creator_pid, 0) }
+}
+
+/// As [`init`], also storing `flags` (e.g. [`FLAG_PERSISTENT`]) in the
+/// [`offset::FLAGS`] word before `ready` is published.
+///
+/// # Safety
+/// As [`init`].
+#[cfg(not(loom))]
+pub unsafe fn init_with_flags(base: *mut u8, geometry: &Geometry, creator_pid: u32, flags: u32) {
     // SAFETY: the region holds at least the header (total_size >= HEADER_SIZE).
     let word = |off| unsafe { header_word(base, off) };
     // SAFETY: same region, geometry describes it.
@@ -662,6 +687,7 @@ pub unsafe fn init(base: *mut u8, geometry: &Geometry, creator_pid: u32) {
     word(offset::TOTAL_SIZE_HI).store((total >> 32) as u32, Ordering::Relaxed);
     word(offset::CREATOR_PID).store(creator_pid, Ordering::Relaxed);
     word(offset::MAX_ENDPOINTS).store(geometry.endpoints, Ordering::Relaxed);
+    word(offset::FLAGS).store(flags, Ordering::Relaxed);
     match geometry.kind {
         QueueKind::Spsc => crate::spsc::init_slots(&region),
         QueueKind::Mpmc => crate::mpmc::init_slots(&region),

@@ -1,9 +1,9 @@
-//! A handle to the bytes of one region, handing out atomics and raw copies only.
+//! A handle to the bytes of one region, handing out atomics and atomic copies only.
 //!
 //! In production (and under Miri and proptest) a [`Region`] is a base pointer
 //! plus a validated [`Geometry`]: every shared word is viewed as an atomic, and
-//! payload bytes are only ever copied with raw pointers, never borrowed as
-//! `&[u8]`. Under `--cfg loom` the same methods are backed by loom atomics and a
+//! payload bytes are only ever copied, word by word with relaxed atomics
+//! (see `store_words`), never borrowed as `&[u8]`. Under `--cfg loom` the same methods are backed by loom atomics and a
 //! loom `UnsafeCell` per payload on the heap (loom atomics cannot be overlaid on
 //! mapped bytes, loom PR #253), so the models check the very code that ships.
 
@@ -21,6 +21,7 @@ pub use raw::Region;
 mod raw {
     use super::*;
     use crate::layout::{header_word, offset, HEADER_SIZE, SLOT_HEADER};
+    use crate::sync::{Index, Ordering};
     use core::ptr::NonNull;
 
     /// The bytes of one mapped region and their validated geometry.
@@ -53,10 +54,10 @@ mod raw {
     }
 
     // SAFETY: the handle is a pointer to memory that is shared by design and
-    // accessed only through atomics and raw copies; `from_raw`'s contract keeps
+    // accessed only through atomics and atomic copies; `from_raw`'s contract keeps
     // it mapped while any handle lives, whichever thread holds it.
     unsafe impl Send for Region {}
-    // SAFETY: as for Send: `&Region` only reaches atomics and raw copies.
+    // SAFETY: as for Send: `&Region` only reaches atomics and atomic copies.
     unsafe impl Sync for Region {}
 
     impl Region {
@@ -72,8 +73,9 @@ mod raw {
         ///
         /// Other processes may write any value to any of the bytes at any time:
         /// the words this crate reads are atomics, so that is allowed and causes
-        /// no undefined behaviour here (payload bytes are copied, never borrowed;
-        /// see `docs/guarantees.md` for the one caveat). Within this process,
+        /// no undefined behaviour here (payload bytes are copied with atomic
+        /// word accesses, never borrowed; see `docs/guarantees.md`, *Payload
+        /// copies*). Within this process,
         /// endpoints obey the `# Safety` contracts of `Producer::attach` and
         /// `Consumer::attach`.
         pub unsafe fn from_raw(base: *mut u8, geometry: Geometry) -> Self {
@@ -169,7 +171,9 @@ mod raw {
             unsafe { AtomicU32::from_ptr(self.slot_ptr(slot).add(4).cast()) }
         }
 
-        /// Copies `src` into the payload of `slot`.
+        /// Copies `src` into the payload of `slot`, word by word (see
+        /// [`store_words`]); the bytes of the last word beyond `src.len()`
+        /// are written as zeros.
         ///
         /// # Safety
         /// `src.len() <= slot_size`, `slot < capacity`, and this process holds the
@@ -177,30 +181,108 @@ mod raw {
         #[inline]
         pub(crate) unsafe fn write_payload(&self, slot: usize, src: &[u8]) {
             debug_assert!(src.len() <= self.geometry.slot_size() as usize);
-            // SAFETY: the payload area of a slot is `slot_size` bytes after its
-            // header, in bounds; we copy through raw pointers and form no
-            // reference into the region.
-            unsafe {
-                let dst = self.slot_ptr(slot).add(SLOT_HEADER);
-                core::ptr::copy_nonoverlapping(src.as_ptr(), dst, src.len());
-            }
+            // SAFETY: the payload area of a slot starts SLOT_HEADER (8) bytes
+            // after the 8-aligned slot and spans `stride - SLOT_HEADER` bytes,
+            // which is `slot_size` rounded up to a multiple of 8: every word
+            // `store_words` touches is aligned and in bounds.
+            unsafe { store_words(self.slot_ptr(slot).add(SLOT_HEADER), src) }
         }
 
-        /// Copies `n` payload bytes of `slot` to `dst`.
+        /// Copies `n` payload bytes of `slot` to `dst`, word by word (see
+        /// [`load_words`]).
         ///
         /// # Safety
         /// `n <= slot_size`, `slot < capacity`, `dst` valid for `n` bytes of writes.
         #[inline]
         pub(crate) unsafe fn read_payload(&self, slot: usize, dst: *mut u8, n: usize) {
             debug_assert!(n <= self.geometry.slot_size() as usize);
-            // SAFETY: in bounds as above; the bytes are copied out, never borrowed.
-            // A hostile writer can change them mid-copy: we get garbage, not UB
-            // (every bit pattern of u8 is valid), and the caller validates nothing
+            // SAFETY: in bounds and aligned as in `write_payload`; `dst` valid
+            // for `n` bytes by contract. A hostile writer can change the bytes
+            // mid-copy: we get torn bytes, not UB (every access is atomic, every
+            // bit pattern of u8 is valid), and the caller validates nothing
             // from the payload.
-            unsafe {
-                let src = self.slot_ptr(slot).add(SLOT_HEADER);
-                core::ptr::copy_nonoverlapping(src, dst, n);
-            }
+            unsafe { load_words(self.slot_ptr(slot).add(SLOT_HEADER), dst, n) }
+        }
+    }
+
+    // Payload copies: byte-wise atomic, one access size.
+    //
+    // A forged cursor or sequence word can make two threads of this process
+    // touch the same slot at once (a producer overwriting what a consumer is
+    // still copying). With `ptr::copy_nonoverlapping` that would be a data
+    // race, undefined behaviour; with atomic accesses it is only torn bytes,
+    // which the checks that exist catch or the caller receives as garbage.
+    //
+    // Every payload byte is accessed as part of one naturally aligned `Word`
+    // (the payload starts 8-aligned and its area is padded to a multiple of
+    // 8 bytes), so any two racing accesses to the same byte have the same
+    // address and size: Rust's memory model (the `core::sync::atomic` docs)
+    // makes racing atomic accesses of *different* sizes undefined, and Miri
+    // reports them. That is why this is not the `atomic-memcpy` crate: its
+    // API copies one typed `T` and picks chunk sizes from `T`'s size and
+    // alignment (u8 heads and tails around word bulk), so two copies of
+    // different lengths over the same slot would mix sizes; and it is an
+    // extra dependency for a dozen lines. Relaxed word loads/stores compile to
+    // plain moves on x86-64 and AArch64: a u64 message is one load and one
+    // store; a 1 KiB one 128 of each (no SIMD, which atomics forbid).
+
+    /// The access unit of payload copies: the index cell's atomic (u64 where
+    /// the target has 64-bit atomics, else u32), a divisor of 8.
+    type Word = AtomicIndex;
+    const WORD: usize = core::mem::size_of::<Index>();
+    const _: () = assert!(8 % WORD == 0 && SLOT_HEADER % WORD == 0);
+
+    /// Stores `src` at `dst` in whole `Word`s (Relaxed); the last word is
+    /// padded with zeros.
+    ///
+    /// # Safety
+    /// `dst` is `WORD`-aligned and valid for writes of `src.len()` rounded up
+    /// to a multiple of `WORD`; every other access to those bytes from this
+    /// process is through this function or [`load_words`].
+    #[inline(always)]
+    unsafe fn store_words(dst: *mut u8, src: &[u8]) {
+        let full = src.len() / WORD;
+        for i in 0..full {
+            // SAFETY: i * WORD + WORD <= src.len(); the source is private memory,
+            // read unaligned.
+            let v = unsafe { src.as_ptr().add(i * WORD).cast::<Index>().read_unaligned() };
+            // SAFETY: aligned and in bounds by the contract; atomic access.
+            unsafe { Word::from_ptr(dst.add(i * WORD).cast()) }.store(v, Ordering::Relaxed);
+        }
+        let rest = src.len() % WORD;
+        if rest != 0 {
+            let mut last = [0u8; WORD];
+            last[..rest].copy_from_slice(&src[full * WORD..]);
+            // SAFETY: as above: the rounded-up length covers this word.
+            unsafe { Word::from_ptr(dst.add(full * WORD).cast()) }
+                .store(Index::from_ne_bytes(last), Ordering::Relaxed);
+        }
+    }
+
+    /// Copies `n` bytes from `src` to `dst`, loading whole `Word`s (Relaxed).
+    ///
+    /// # Safety
+    /// `src` is `WORD`-aligned and valid for reads of `n` rounded up to a
+    /// multiple of `WORD` (accessed as in [`store_words`]); `dst` is valid for
+    /// `n` bytes of writes and does not overlap the source.
+    #[inline(always)]
+    unsafe fn load_words(src: *const u8, dst: *mut u8, n: usize) {
+        let full = n / WORD;
+        for i in 0..full {
+            // SAFETY: aligned and in bounds by the contract; atomic access.
+            let v = unsafe { Word::from_ptr(src.add(i * WORD).cast_mut().cast()) }
+                .load(Ordering::Relaxed);
+            // SAFETY: i * WORD + WORD <= n; private destination, unaligned.
+            unsafe { dst.add(i * WORD).cast::<Index>().write_unaligned(v) };
+        }
+        let rest = n % WORD;
+        if rest != 0 {
+            // SAFETY: as above: the rounded-up length covers this word.
+            let v = unsafe { Word::from_ptr(src.add(full * WORD).cast_mut().cast()) }
+                .load(Ordering::Relaxed);
+            let bytes = v.to_ne_bytes();
+            // SAFETY: full * WORD + rest == n bytes of `dst`; `bytes` is local.
+            unsafe { core::ptr::copy_nonoverlapping(bytes.as_ptr(), dst.add(full * WORD), rest) };
         }
     }
 

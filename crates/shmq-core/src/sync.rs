@@ -5,7 +5,11 @@
 //! `core::sync::atomic`. Nothing else in the crate imports atomics directly.
 
 #[cfg(not(loom))]
+pub(crate) use core::hint::spin_loop;
+#[cfg(not(loom))]
 pub(crate) use core::sync::atomic::{fence, AtomicBool, AtomicU32, Ordering};
+#[cfg(loom)]
+pub(crate) use loom::hint::spin_loop;
 #[cfg(loom)]
 pub(crate) use loom::sync::atomic::{fence, AtomicBool, AtomicU32, Ordering};
 

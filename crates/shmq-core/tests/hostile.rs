@@ -3,15 +3,15 @@
 //! every thread ends after a fixed number of calls. Plus one deterministic
 //! case per `Violation`.
 //!
-//! Under Miri the scribbler writes only the words the algorithm accesses
-//! atomically, each with an atomic of the same size (Miri reports racing
-//! mixed-size atomics, and a racing plain write to payload bytes that the
-//! victim copies with `ptr::copy_nonoverlapping` is a data race in Rust's
-//! model). Natively it also writes payload bytes, as a real peer can.
+//! Under Miri the scribbler writes every word with an atomic of the size the
+//! victim uses for it (Miri reports racing mixed-size atomics): payload bytes
+//! as whole index-sized words, as the victim's atomic payload copies do.
+//! Natively it writes payload bytes as 32-bit words at any 4-aligned offset,
+//! as a real peer can.
 #![cfg(not(loom))]
 
 use shmq_core::layout::{offset, Geometry, QueueKind};
-use shmq_core::spsc::{Consumer, PopError, Producer, PushError, Stats, Violation};
+use shmq_core::spsc::{Consumer, Pacing, PopError, Producer, PushError, Stats, Violation};
 use shmq_core::testing::HeapRegion;
 use shmq_core::unstable::{Line, Turns};
 use shmq_core::wait::{FutexWord, Park, Woken};
@@ -145,9 +145,8 @@ fn hostile_value(rng: &mut Rng, current: u64) -> u64 {
 fn scribbler(heap: &HeapRegion, seed: u64) {
     let mut rng = Rng(seed);
     let stride = heap.geometry().stride();
-    let payload = !cfg!(miri);
     for _ in 0..iterations() {
-        match rng.below(if payload { 4 } else { 3 }) {
+        match rng.below(4) {
             0 => {
                 let off = WORDS[rng.below(WORDS.len())];
                 let v = hostile_value(&mut rng, u64::from(heap.peek(off)));
@@ -163,6 +162,15 @@ fn scribbler(heap: &HeapRegion, seed: u64) {
                 let off = offset::SLOTS + rng.below(CAP as usize) * stride + 4 * rng.below(2);
                 let v = hostile_value(&mut rng, u64::from(heap.peek(off)));
                 heap.scribble(off, v as u32);
+            }
+            _ if cfg!(miri) => {
+                // A whole payload word, the unit of the victim's copies.
+                let words = (SLOT as usize).div_ceil(size_of::<Index>());
+                let off = offset::SLOTS
+                    + rng.below(CAP as usize) * stride
+                    + 8
+                    + size_of::<Index>() * rng.below(words);
+                heap.scribble_index(off, rng.next());
             }
             _ => {
                 let off =
@@ -183,7 +191,8 @@ struct Seen {
     attach_refused: usize,
 }
 
-fn producer(heap: &HeapRegion, tx: Producer, seed: u64) -> Seen {
+fn producer(heap: &HeapRegion, mut tx: Producer, seed: u64, pacing: Pacing) -> Seen {
+    tx.set_pacing(pacing);
     let mut rng = Rng(seed);
     let mut seen = Seen::default();
     let mut tx = Some(tx);
@@ -193,7 +202,8 @@ fn producer(heap: &HeapRegion, tx: Producer, seed: u64) -> Seen {
             // Retry attaching: refused with Cursors, or a fresh producer.
             // SAFETY: no other producer of this region is used concurrently (one per role in this test).
             match unsafe { Producer::attach(heap.region()) } {
-                Ok(p) => {
+                Ok(mut p) => {
+                    p.set_pacing(pacing);
                     seen.reattached += 1;
                     tx = Some(p);
                 }
@@ -227,7 +237,8 @@ fn producer(heap: &HeapRegion, tx: Producer, seed: u64) -> Seen {
     seen
 }
 
-fn consumer(heap: &HeapRegion, rx: Consumer, seed: u64) -> Seen {
+fn consumer(heap: &HeapRegion, mut rx: Consumer, seed: u64, pacing: Pacing) -> Seen {
+    rx.set_pacing(pacing);
     let mut rng = Rng(seed);
     let mut seen = Seen::default();
     let mut rx = Some(rx);
@@ -236,7 +247,8 @@ fn consumer(heap: &HeapRegion, rx: Consumer, seed: u64) -> Seen {
         let Some(c) = rx.as_mut() else {
             // SAFETY: no other consumer of this region is used concurrently (one per role in this test).
             match unsafe { Consumer::attach(heap.region()) } {
-                Ok(c) => {
+                Ok(mut c) => {
+                    c.set_pacing(pacing);
                     seen.reattached += 1;
                     rx = Some(c);
                 }
@@ -273,8 +285,7 @@ fn consumer(heap: &HeapRegion, rx: Consumer, seed: u64) -> Seen {
     seen
 }
 
-#[test]
-fn scribbled_words_give_only_typed_errors() {
+fn scribbled(pacing: Pacing) {
     let heap = heap();
     // Attached before the peer turns hostile; later attaches may be refused.
     // SAFETY: no other producer of this region is used concurrently (one per role in this test).
@@ -283,8 +294,8 @@ fn scribbled_words_give_only_typed_errors() {
     let rx = unsafe { Consumer::attach(heap.region()) }.unwrap();
     let (p, c) = thread::scope(|s| {
         s.spawn(|| scribbler(&heap, 0x9E37_79B9_7F4A_7C15));
-        let p = s.spawn(|| producer(&heap, tx, 7));
-        let c = s.spawn(|| consumer(&heap, rx, 11));
+        let p = s.spawn(|| producer(&heap, tx, 7, pacing));
+        let c = s.spawn(|| consumer(&heap, rx, 11, pacing));
         (p.join().unwrap(), c.join().unwrap())
     });
     // The checks are in the loops: every result is classified (anything
@@ -302,6 +313,66 @@ fn scribbled_words_give_only_typed_errors() {
             "the hostile writes went unnoticed: {p:?} {c:?}"
         );
     }
+}
+
+#[test]
+fn scribbled_words_give_only_typed_errors() {
+    scribbled(Pacing::Latency);
+}
+
+/// The same with B-Queue batching on both ends: probes far ahead and
+/// predicted runs read forged stamps too.
+#[test]
+fn scribbled_words_give_only_typed_errors_throughput_pacing() {
+    scribbled(Pacing::Throughput);
+}
+
+/// Poisoned by a batch pop while its probe distance is above 1, a
+/// throughput-paced consumer still reports the violation on every call (it
+/// must not probe and answer a soft `Empty`).
+#[test]
+fn throughput_consumer_stays_poisoned() {
+    let heap = heap();
+    // SAFETY: no other producer of this region is used concurrently (one per role in this test).
+    let mut tx = unsafe { Producer::attach(heap.region()) }.unwrap();
+    // SAFETY: no other consumer of this region is used concurrently (one per role in this test).
+    let mut rx = unsafe { Consumer::attach(heap.region()) }.unwrap();
+    rx.set_pacing(Pacing::Throughput);
+    tx.try_push(b"one").unwrap();
+    assert_eq!(rx.try_pop(&mut [0u8; 16]), Ok(3)); // next probe at distance 2
+    heap.scribble(stamp_off(&heap, 1), 0xdead);
+    let v = Violation::Stamp {
+        position: 1,
+        found: 0xdead,
+    };
+    assert_eq!(rx.pop_slice(&mut [0u32; 2]), Err(PopError::Poisoned(v)));
+    assert_eq!(rx.try_pop(&mut [0u8; 16]), Err(PopError::Poisoned(v)));
+    assert_eq!(rx.try_pop_value::<u32>(), Err(PopError::Poisoned(v)));
+}
+
+/// A forged "full" stamp a batch ahead predicts a run, but the slot at the
+/// consumer's position is still validated: found empty, it poisons (an
+/// honest producer cannot publish a later stamp before an earlier one), and
+/// nothing is read from it.
+#[test]
+fn forged_probe_stamp_poisons_inside_the_run() {
+    let heap = heap();
+    // SAFETY: no other producer of this region is used concurrently (one per role in this test).
+    let mut tx = unsafe { Producer::attach(heap.region()) }.unwrap();
+    // SAFETY: no other consumer of this region is used concurrently (one per role in this test).
+    let mut rx = unsafe { Consumer::attach(heap.region()) }.unwrap();
+    rx.set_pacing(Pacing::Throughput); // batches up to CAP / 2 = 2
+    tx.try_push(b"one").unwrap();
+    assert_eq!(rx.try_pop(&mut [0u8; 16]), Ok(3)); // found at distance 1: next probe at 2
+                                                   // Position 1 is empty; forge position 2 (the probe) "full".
+    heap.scribble(stamp_off(&heap, 2), 3);
+    let v = Violation::Stamp {
+        position: 1,
+        found: 2u32.wrapping_sub(CAP),
+    };
+    assert_eq!(rx.try_pop(&mut [0u8; 16]), Err(PopError::Poisoned(v)));
+    assert_eq!(rx.poisoned(), Some(v));
+    assert_eq!(Stats::read(&heap.region()).consumer_poisoned, 1);
 }
 
 #[test]

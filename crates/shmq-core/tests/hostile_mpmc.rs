@@ -4,8 +4,8 @@
 //! after a fixed number of calls. Plus deterministic forged-word cases.
 //!
 //! Under Miri the scribbler writes each word with an atomic of the size the
-//! algorithm uses for it (Miri reports racing mixed-size atomics) and leaves
-//! payload bytes alone (a racing plain copy is a data race in Rust's model).
+//! algorithm uses for it (Miri reports racing mixed-size atomics): payload
+//! bytes as whole index-sized words, the unit of the victim's atomic copies.
 #![cfg(not(loom))]
 
 use shmq_core::layout::{offset, Geometry, ENTRY_SIZE, HEADER_SIZE};
@@ -103,8 +103,16 @@ fn scribbler_causes_only_typed_errors() {
                         }
                     }
                     _ => {
-                        if !cfg!(miri) {
-                            let slot = rng.next() as usize % CAP as usize;
+                        let slot = rng.next() as usize % CAP as usize;
+                        if cfg!(miri) {
+                            // A whole payload word (SLOT is a multiple of it).
+                            let w = std::mem::size_of::<shmq_core::Index>();
+                            let words = SLOT as usize / w;
+                            h.scribble_index(
+                                stamp_off(h, slot) + 8 + w * (v as usize % words),
+                                rng.next(),
+                            );
+                        } else {
                             h.scribble(
                                 stamp_off(h, slot) + 8 + 4 * (v as usize % 4),
                                 rng.next() as u32,
@@ -291,4 +299,50 @@ fn unresolved_dead_entry_is_not_reused() {
     h.scribble_index(offset::TAIL, 1);
     assert!(Producer::attach(h.region(), 0, NoPeers).is_err());
     assert!(Consumer::attach(h.region(), 0, NoPeers).is_err());
+}
+
+/// Counts the liveness checks it answers (all "dead").
+#[derive(Clone, Debug, Default)]
+struct CountingDead(std::rc::Rc<std::cell::Cell<u32>>);
+// SAFETY: the victim is single-threaded and the "dead" entries are forged,
+// never running endpoints.
+unsafe impl Peers for CountingDead {
+    fn is_dead(&self, _: usize) -> bool {
+        self.0.set(self.0.get() + 1);
+        true
+    }
+}
+
+#[test]
+fn forged_table_costs_a_bounded_number_of_checks_per_call() {
+    // Issue #9 case 1: every other entry claims to be a dead producer that
+    // claimed every position. One call makes at most LIVENESS_CHECKS checks;
+    // the scan resumes where it stopped, so the positions are still repaired
+    // (a scan restarting at entry 0 would never get past the budget).
+    use shmq_core::mpmc::LIVENESS_CHECKS;
+    const TABLE: u32 = 200;
+    let h = HeapRegion::new(Geometry::new_mpmc(CAP, SLOT, TABLE).unwrap());
+    let peers = CountingDead::default();
+    let mut rx = Consumer::attach(h.region(), 0, peers.clone()).unwrap();
+    for e in 1..TABLE as usize {
+        let base = HEADER_SIZE + e * ENTRY_SIZE;
+        h.scribble_index(base + entry::RECORD, u64::from(CAP)); // pos 0, CAP slots
+        h.scribble(base + entry::ROLE, 1); // producer
+    }
+    h.scribble_index(offset::TAIL, u64::from(CAP));
+    let per_position = (TABLE - 1).div_ceil(LIVENESS_CHECKS);
+    let mut calls = 0;
+    while h.peek_index(offset::HEAD) < u64::from(CAP) {
+        calls += 1;
+        assert!(
+            calls <= CAP * (per_position + 1),
+            "no progress after {calls} calls"
+        );
+        let before = peers.0.get();
+        assert_eq!(rx.try_pop(&mut [0u8; 16]), Err(PopError::Empty));
+        let checks = peers.0.get() - before;
+        assert!(checks <= LIVENESS_CHECKS, "{checks} checks in one call");
+    }
+    assert_eq!(h.peek_index(offset::SKIPPED), u64::from(CAP));
+    assert_eq!(rx.poisoned(), None);
 }

@@ -18,7 +18,7 @@
 
 use loom::thread;
 use shmq_core::layout::{EndpointState, Geometry, QueueKind};
-use shmq_core::spsc::{Consumer, PopError, Producer, PushError};
+use shmq_core::spsc::{Consumer, Pacing, PopError, Producer, PushError};
 use shmq_core::testing::{crashed_push, CrashPoint, HeapRegion};
 
 /// Bound on forced preemptions (see the module docs for the reason).
@@ -271,4 +271,118 @@ fn takeover_crash_before_tail() {
 #[test]
 fn takeover_crash_in_first_push() {
     takeover(0, Some(CrashPoint::BeforeTail));
+}
+
+/// Both ends in `Pacing::Throughput` (B-Queue batching; capacity 4, so
+/// batches of up to 2): the consumer's probe a batch ahead and its takes of
+/// the predicted run, and the producer's batched refills across a wrap,
+/// deliver every message once, in order, with its bytes (the payload cells
+/// check that a predicted slot is never read before its payload is written).
+#[test]
+fn throughput_pacing_across_wrap() {
+    model(|| {
+        let heap = heap(4, 4);
+        // SAFETY: no other producer of this region is used concurrently (one per role in this test).
+        let mut tx = unsafe { Producer::attach(heap.region()) }.unwrap();
+        // SAFETY: no other consumer of this region is used concurrently (one per role in this test).
+        let mut rx = unsafe { Consumer::attach(heap.region()) }.unwrap();
+        tx.set_pacing(Pacing::Throughput);
+        rx.set_pacing(Pacing::Throughput);
+        let t = thread::spawn(move || {
+            for i in 0..5 {
+                push_spin(&mut tx, &msg(i));
+            }
+        });
+        for i in 0..5 {
+            assert_eq!(pop_spin(&mut rx), msg(i), "message {i}");
+        }
+        t.join().unwrap();
+        rx.exact();
+        assert_eq!(rx.try_pop(&mut [0u8; 8]), Err(PopError::Empty));
+    });
+}
+
+/// A throughput-paced consumer that sees the producer closed drains
+/// everything with exact pops (the waiting loop's rule: `exact()` before the
+/// retry), whatever its probe distance was.
+#[test]
+fn throughput_pacing_drain_then_closed() {
+    model(|| {
+        let heap = heap(4, 4);
+        // SAFETY: no other producer of this region is used concurrently (one per role in this test).
+        let tx = unsafe { Producer::attach(heap.region()) }.unwrap();
+        // SAFETY: no other consumer of this region is used concurrently (one per role in this test).
+        let mut rx = unsafe { Consumer::attach(heap.region()) }.unwrap();
+        rx.set_pacing(Pacing::Throughput);
+        let t = thread::spawn(move || {
+            let mut tx = tx;
+            for i in 0..3 {
+                tx.try_push(&msg(i)).unwrap();
+            }
+            drop(tx);
+        });
+        let mut got = Vec::new();
+        let mut buf = [0u8; 8];
+        loop {
+            match rx.try_pop(&mut buf) {
+                Ok(n) => got.push(buf[..n].to_vec()),
+                Err(PopError::Empty) => {
+                    if rx.producer_state() == EndpointState::Closed {
+                        loop {
+                            rx.exact();
+                            match rx.try_pop(&mut buf) {
+                                Ok(n) => got.push(buf[..n].to_vec()),
+                                Err(PopError::Empty) => break,
+                                Err(e) => panic!("pop failed: {e}"),
+                            }
+                        }
+                        break;
+                    }
+                    thread::yield_now();
+                }
+                Err(e) => panic!("pop failed: {e}"),
+            }
+        }
+        assert_eq!(
+            got,
+            [msg(0), msg(1), msg(2)],
+            "everything pushed before close"
+        );
+        t.join().unwrap();
+    });
+}
+
+/// A throughput-paced producer on a full ring: an exact push after the
+/// consumer freed a slot succeeds (the waiting loop's re-check before it
+/// parks), and soft `Full`s never lose or reorder a message.
+#[test]
+fn throughput_pacing_full_ring() {
+    model(|| {
+        let heap = heap(4, 4);
+        // SAFETY: no other producer of this region is used concurrently (one per role in this test).
+        let mut tx = unsafe { Producer::attach(heap.region()) }.unwrap();
+        // SAFETY: no other consumer of this region is used concurrently (one per role in this test).
+        let mut rx = unsafe { Consumer::attach(heap.region()) }.unwrap();
+        tx.set_pacing(Pacing::Throughput);
+        for i in 0..4 {
+            tx.try_push(&msg(i)).unwrap();
+        }
+        let t = thread::spawn(move || {
+            assert_eq!(pop_spin(&mut rx), msg(0));
+            rx
+        });
+        // Full until the head store is visible; exact, so one free slot is enough.
+        loop {
+            tx.exact();
+            match tx.try_push(&msg(4)) {
+                Ok(()) => break,
+                Err(PushError::Full) => thread::yield_now(),
+                Err(e) => panic!("push failed: {e}"),
+            }
+        }
+        let mut rx = t.join().unwrap();
+        for i in 1..5 {
+            assert_eq!(pop_spin(&mut rx), msg(i), "message {i}");
+        }
+    });
 }

@@ -49,6 +49,9 @@ fn op(slot_size: usize, capacity: usize) -> impl Strategy<Value = Op> {
         2 => (width(), count).prop_map(|(width, count)| Op::PopSlice { width, count }),
         1 => Just(Op::ReattachProducer),
         1 => Just(Op::ReattachConsumer),
+        1 => (any::<bool>(), any::<bool>())
+            .prop_map(|(producer, throughput)| Op::Pace { producer, throughput }),
+        1 => any::<bool>().prop_map(|producer| Op::Exact { producer }),
     ]
 }
 

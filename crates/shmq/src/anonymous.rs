@@ -1,7 +1,7 @@
 //! Sealed regions without a name: the recommended mode between processes that
 //! do not trust each other.
 //!
-//! [`spsc::Queue::create_anonymous`] and [`mpmc::Queue::create_anonymous`]
+//! [`Queue::create_anonymous`](crate::Queue::create_anonymous) (any kind)
 //! put the region in a memfd (`memfd_create`), size and initialise it, then
 //! seal it with `F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL`. From then on no
 //! process holding the descriptor can resize the file (`ftruncate` fails with
@@ -11,19 +11,19 @@
 //! disappears when the last descriptor and mapping are gone.
 //!
 //! The region is handed to another process as a descriptor over a Unix socket
-//! (`SCM_RIGHTS`): [`send_to`](spsc::Queue::send_to) there,
-//! [`recv_from`](spsc::Queue::recv_from) here, or [`send_fd`]/[`recv_fd`] and
-//! [`from_fd`](spsc::Queue::from_fd) with a descriptor passed by any other
+//! (`SCM_RIGHTS`): [`send_to`](crate::Queue::send_to) there,
+//! [`recv_from`](crate::Queue::recv_from) here, or [`send_fd`]/[`recv_fd`] and
+//! [`from_fd`](crate::Queue::from_fd) with a descriptor passed by any other
 //! means (inheritance, `pidfd_getfd`). `from_fd` checks the seals and refuses
 //! an unsealed descriptor with [`Error::Unsealed`];
-//! [`from_fd_unsealed`](spsc::Queue::from_fd_unsealed) accepts one knowingly.
+//! [`from_fd_unsealed`](crate::Queue::from_fd_unsealed) accepts one knowingly.
 //!
 //! Everything else is as for named regions: roles and MPMC endpoint entries
 //! are OFD locks, each endpoint taking its lock through an open file
 //! description of its own (opened through `/proc/self/fd`, which needs
 //! `/proc`), so exclusivity, liveness and takeover work the same, across
 //! processes and after `fork()`. The handle's own description is never sent:
-//! [`share_fd`](spsc::Queue::share_fd) opens a new one, and `from_fd` replaces
+//! [`share_fd`](crate::Queue::share_fd) opens a new one, and `from_fd` replaces
 //! the descriptor it is given by one of its own, so no description is shared
 //! between the two processes.
 //!

@@ -158,6 +158,22 @@ impl Default for Config {
     }
 }
 
+/// Removes the queue `name` from `/dev/shm` (a region of any kind; see
+/// [`crate::Queue::remove`]).
+///
+/// # Errors
+/// [`Error::InvalidName`]; [`Error::Io`] (`NotFound` if there is no such queue).
+///
+/// ```
+/// # let name = format!("shmq-doc-bytes-remove-{}", std::process::id());
+/// let q = shmq::bytes::Queue::builder(&name).persist(true).create()?;
+/// shmq::bytes::remove(&name)?;
+/// # Ok::<(), shmq::Error>(())
+/// ```
+pub fn remove(name: &str) -> Result<(), Error> {
+    Queue::remove(name)
+}
+
 impl Kind for Bytes {
     type Config = Config;
     type Stats = Stats;

@@ -25,6 +25,7 @@ pub(crate) trait Direction<K: Kind> {
     fn region(core: &Self::Core) -> &Region;
     fn poisoned(core: &Self::Core) -> Option<Violation>;
     fn peers_gone(core: &Self::Core, guard: &K::Guard, due: bool) -> bool;
+    fn exact(core: &mut Self::Core);
 }
 
 /// The sending direction.
@@ -47,6 +48,10 @@ impl<K: Kind> Direction<K> for Tx {
     fn peers_gone(core: &K::Producer, guard: &K::Guard, due: bool) -> bool {
         K::receivers_gone(core, guard, due)
     }
+    #[inline]
+    fn exact(core: &mut K::Producer) {
+        core.exact();
+    }
 }
 
 impl<K: Kind> Direction<K> for Rx {
@@ -62,6 +67,10 @@ impl<K: Kind> Direction<K> for Rx {
     fn peers_gone(core: &K::Consumer, guard: &K::Guard, due: bool) -> bool {
         K::senders_gone(core, guard, due)
     }
+    #[inline]
+    fn exact(core: &mut K::Consumer) {
+        core.exact();
+    }
 }
 
 /// The state of one endpoint, either direction.
@@ -69,7 +78,7 @@ pub(crate) struct End<K: Kind, D: Direction<K>> {
     /// Dropped by hand in `Drop`: detach, release the lock, then wake.
     core: ManuallyDrop<D::Core>,
     guard: K::Guard,
-    /// Consecutive failed polls of `try_*` calls.
+    /// Failed polls of `try_*` calls (wrapping; every 64th runs the liveness check).
     polls: u32,
     park: Futex,
     mode: WaitMode,
@@ -104,6 +113,12 @@ impl<K: Kind, D: Direction<K>> End<K, D> {
         &self.core
     }
 
+    /// The core end, mutably (kind-specific settings).
+    pub(crate) fn core_mut(&mut self) -> &mut D::Core {
+        &mut self.core
+    }
+
+    #[inline(always)]
     fn try_once<R>(
         &mut self,
         op: impl FnMut(&mut D::Core) -> Result<R, D::Error>,
@@ -151,6 +166,10 @@ impl<K: Kind, D: Direction<K>> Endpoint for End<K, D> {
     #[inline]
     fn peer_gone(&self, due: bool) -> bool {
         D::peers_gone(&self.core, &self.guard, due)
+    }
+    #[inline]
+    fn exact(&mut self) {
+        D::exact(&mut self.core);
     }
 }
 
@@ -291,11 +310,16 @@ impl<K: Kind> Sender<K> {
         self.end.core()
     }
 
+    /// The core end, mutably (kind-specific settings).
+    pub(crate) fn core_mut(&mut self) -> &mut K::Producer {
+        self.end.core_mut()
+    }
+
     /// Enqueues `msg` (`0..=slot_size()` bytes) if a slot is free.
     ///
     /// # Errors
     /// [`TrySendError::Full`]; [`TrySendError::Disconnected`] if full and
-    /// every receiver is gone (checked on every 64th consecutive `Full`, a
+    /// every receiver is gone (checked on every 64th `Full`, so at least once in 64 in a row, a
     /// system call); [`TrySendError::TooLarge`]; [`TrySendError::Poisoned`].
     /// Nothing is enqueued in each case.
     ///
@@ -531,11 +555,16 @@ impl<K: Kind> Receiver<K> {
         self.end.core()
     }
 
+    /// The core end, mutably (kind-specific settings).
+    pub(crate) fn core_mut(&mut self) -> &mut K::Consumer {
+        self.end.core_mut()
+    }
+
     /// Dequeues one message into `buf`, returning its length.
     ///
     /// # Errors
     /// [`TryRecvError::Empty`]; [`TryRecvError::Disconnected`] if drained
-    /// and every sender is gone (checked on every 64th consecutive `Empty`, a
+    /// and every sender is gone (checked on every 64th `Empty`, so at least once in 64 in a row, a
     /// system call); [`TryRecvError::Size`] if the message is longer than
     /// `buf` (it stays queued); [`TryRecvError::Poisoned`].
     ///

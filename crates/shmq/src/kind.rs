@@ -89,3 +89,36 @@ pub(crate) fn queued(tail: shmq_core::Index, head: shmq_core::Index, capacity: u
     let n = tail.wrapping_sub(head);
     n.min(capacity as shmq_core::Index) as usize
 }
+
+/// The per-kind names: `Queue`, `Builder`, `Sender`, `Receiver` aliases of
+/// the generic types, and `remove`.
+macro_rules! kind_aliases {
+    ($kind:ident, $mod:literal, $what:literal, $sender:literal, $receiver:literal) => {
+        #[doc = concat!("A handle to a named ", $what, " queue; see [`crate::Queue`].")]
+        pub type Queue = crate::Queue<$kind>;
+        #[doc = concat!("Options for creating or opening an ", $what, " queue; see [`crate::Builder`].")]
+        pub type Builder = crate::Builder<$kind>;
+        #[doc = concat!("The producer end of an ", $what, " queue (", $sender, "); see [`crate::Sender`].")]
+        pub type Sender = crate::Sender<$kind>;
+        #[doc = concat!("The consumer end of an ", $what, " queue (", $receiver, "); see [`crate::Receiver`].")]
+        pub type Receiver = crate::Receiver<$kind>;
+
+        /// Removes the queue `name` from `/dev/shm` (a region of any kind;
+        /// see [`crate::Queue::remove`]).
+        ///
+        /// # Errors
+        /// [`Error::InvalidName`](crate::Error::InvalidName);
+        /// [`Error::Io`](crate::Error::Io) (`NotFound` if there is no such queue).
+        ///
+        /// ```
+        /// # let name = format!("shmq-doc-kind-remove-{}", std::process::id());
+        #[doc = concat!("let q = shmq::", $mod, "::Queue::builder(&name).persist(true).create()?;")]
+        #[doc = concat!("shmq::", $mod, "::remove(&name)?;")]
+        /// # Ok::<(), shmq::Error>(())
+        /// ```
+        pub fn remove(name: &str) -> Result<(), crate::Error> {
+            Queue::remove(name)
+        }
+    };
+}
+pub(crate) use kind_aliases;

@@ -1,22 +1,33 @@
 //! Lock-free queues in shared memory between processes that do not trust each other.
 //!
-//! A queue lives in a named file in `/dev/shm`, created mode `0600` by one
-//! process and opened by others of the same user. [`spsc::Queue`] is a
-//! bounded single-producer single-consumer ring: a send to a full queue fails
-//! or waits (never overwrites), a receive from an empty one fails or waits,
-//! every wait is bounded by a timeout, and messages arrive exactly once and in
-//! order while both ends live. Roles are kernel locks, so a crashed endpoint's
-//! role can be taken over and the survivor learns that its peer is gone
-//! ([`TryRecvError::Disconnected`]); see [`spsc`] for the exact rules,
-//! including what a crash can redeliver or drop. [`mpmc::Queue`] has many
-//! senders and receivers; [`bytes::Queue`] is an SPSC ring of variable-length
-//! byte records with zero-copy loans (write a message in place, read it in
-//! place). `docs/design.md` says when to use which.
+//! A queue lives in a region of shared memory: a named file in `/dev/shm`
+//! (created mode `0600`, opened by others of the same user) or a sealed
+//! anonymous memfd handed to a peer over a Unix socket ([`anonymous`], the
+//! recommended mode between untrusted processes). Three kinds share one API:
+//! - [`spsc`]: a bounded single-producer single-consumer ring;
+//! - [`mpmc`]: a bounded multi-producer multi-consumer ring whose endpoints
+//!   survive each other's crashes (each message goes to exactly one receiver);
+//! - [`bytes`]: a single-producer single-consumer ring of variable-length byte
+//!   records with zero-copy loans (write a message in place, read it in
+//!   place); `docs/design.md` says when to use which.
+//!
+//! [`Queue<K>`](Queue) is the handle; [`Sender<K>`](Sender) and
+//! [`Receiver<K>`](Receiver) the endpoints taken from it. A send to a full
+//! queue fails or waits (never overwrites), a receive from an empty one fails
+//! or waits ([`WaitMode`]: spin, yield, then park on a futex), every wait is
+//! bounded by its timeout, and messages arrive exactly once and in order (per
+//! sender) while the endpoints live. Roles are kernel locks, so a crashed
+//! endpoint's role can be taken over and the survivors learn that their peers
+//! are gone ([`TryRecvError::Disconnected`]); see [`spsc`] and [`mpmc`] for
+//! the exact rules, including what a crash can redeliver or drop.
 //!
 //! The peer is untrusted: whatever it writes into the shared region, this
 //! process sees only typed errors, never undefined behaviour, a panic or an
-//! unbounded wait. The one exception is a peer of the same user truncating the
-//! file, which raises `SIGBUS` (see [`spsc`]).
+//! unbounded wait. The one exception is a peer of the same user truncating a
+//! named region's file, which raises `SIGBUS`; sealed anonymous regions
+//! cannot be truncated (see `docs/guarantees.md`).
+//!
+//! `Sender` and `Receiver` are `Send` and `Sync` for every kind.
 //!
 //! ```
 //! use std::time::Duration;
@@ -38,12 +49,28 @@
 //! assert_eq!(&buf[..n], b"hello");
 //! assert_eq!(rx.try_recv_value::<u64>(), Ok(42));
 //!
-//! drop(tx); // the producer closes: the receiver drains, then is told so
+//! drop(tx); // the sender closes: the receiver drains, then is told so
 //! assert_eq!(rx.try_recv(&mut buf), Err(shmq::TryRecvError::Disconnected));
 //! # Ok::<(), shmq::Error>(())
 //! ```
+//!
+//! The same with many senders and receivers:
+//!
+//! ```
+//! # let name = format!("shmq-doc-mpmc-{}", std::process::id());
+//! use std::time::Duration;
+//! let q = shmq::mpmc::Queue::create(&name, Default::default())?;
+//! let (mut a, mut b) = (q.sender()?, q.sender()?);
+//! let mut rx = q.receiver()?;
+//! a.try_send(b"from a").unwrap();
+//! b.try_send(b"from b").unwrap();
+//! assert_eq!(rx.try_iter().count(), 2);
+//! # Ok::<(), shmq::Error>(())
+//! ```
+
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+pub mod admin;
 pub mod anonymous;
 pub mod bytes;
 mod endpoint;
@@ -69,3 +96,14 @@ pub use shmq_core::wait::{WaitMode, WaitStats, DEFAULT_SPIN, PARK_SLICE};
 #[doc = include_str!("../../../README.md")]
 #[cfg(doctest)]
 pub struct ReadmeDoctests;
+
+/// Static checks: the endpoints are `Send + Sync` for every kind.
+const _: () = {
+    const fn send_sync<T: Send + Sync>() {}
+    send_sync::<Sender<spsc::Spsc>>();
+    send_sync::<Receiver<spsc::Spsc>>();
+    send_sync::<Sender<mpmc::Mpmc>>();
+    send_sync::<Receiver<mpmc::Mpmc>>();
+    send_sync::<Queue<spsc::Spsc>>();
+    send_sync::<Queue<mpmc::Mpmc>>();
+};

@@ -40,10 +40,10 @@
 //!
 //! # Disconnection
 //! A [`Receiver`] that finds the queue empty reports
-//! [`TryRecvError::Disconnected`] once some sender has ever attached, none is
+//! [`TryRecvError::Disconnected`](crate::TryRecvError::Disconnected) once some sender has ever attached, none is
 //! attached and alive now, and a second look finds the queue still empty.
 //! The liveness check is a system call per sender entry, so `try_*` makes it
-//! on every 64th consecutive empty poll and `recv` about once per
+//! on every 64th empty poll (at least once in 64 consecutive ones) and `recv` about once per
 //! millisecond. A [`Sender`] applies the same rule to receivers, reporting
 //! `Disconnected` instead of `Full`.
 //! The check is a snapshot: a sender that has taken its entry's lock but not
@@ -51,7 +51,7 @@
 //! reported just before a newly attaching sender's first message arrives.
 //!
 //! # Blocking
-//! `send`/`recv` (and the `_blocking` variants) wait as [`WaitMode`] says:
+//! `send`/`recv` (and the `_blocking` variants) wait as [`WaitMode`](crate::WaitMode) says:
 //! spin, yield, then park on the region's wait line (shared futexes, one per
 //! direction, shared by all endpoints). A publication wakes every parked
 //! endpoint of the other direction; an endpoint that detaches wakes them
@@ -78,15 +78,13 @@ pub use shmq_core::mpmc::Stats;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Mpmc;
 
-/// A handle to a named MPMC queue; see [`crate::Queue`].
-pub type Queue = crate::Queue<Mpmc>;
-/// Options for creating or opening an MPMC queue; see [`crate::Builder`].
-pub type Builder = crate::Builder<Mpmc>;
-/// A producer end of an MPMC queue (one of many); see [`crate::Sender`].
-pub type Sender = crate::Sender<Mpmc>;
-/// A consumer end of an MPMC queue (one of many, competing); see
-/// [`crate::Receiver`].
-pub type Receiver = crate::Receiver<Mpmc>;
+crate::kind::kind_aliases!(
+    Mpmc,
+    "mpmc",
+    "MPMC",
+    "one of many",
+    "one of many, competing"
+);
 
 /// Geometry of a new MPMC queue.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -108,22 +106,6 @@ impl Default for Config {
             max_endpoints: 16,
         }
     }
-}
-
-/// Removes the queue `name` from `/dev/shm` (any kind; see
-/// [`crate::Queue::remove`]).
-///
-/// # Errors
-/// [`Error::InvalidName`]; [`Error::Io`] (`NotFound` if there is no such queue).
-///
-/// ```
-/// # let name = format!("shmq-doc-mpmc-remove-{}", std::process::id());
-/// let q = shmq::mpmc::Queue::builder(&name).persist(true).create()?;
-/// shmq::mpmc::remove(&name)?;
-/// # Ok::<(), shmq::Error>(())
-/// ```
-pub fn remove(name: &str) -> Result<(), Error> {
-    Queue::remove(name)
 }
 
 impl Builder {
@@ -254,6 +236,12 @@ unsafe impl Peers for Liveness {
             .mapping
             .byte_locked(self.entry_byte(entry))
             .unwrap_or(true)
+    }
+
+    /// Waiting for a live endpoint's in-flight position: give the
+    /// processor away (it may be descheduled on this very CPU).
+    fn snooze(&self) {
+        std::thread::yield_now();
     }
 
     #[cfg(feature = "crash-points")]

@@ -29,6 +29,11 @@ pub(crate) struct Mapping {
     geometry: Geometry,
     backing: Backing,
     info: FileInfo,
+    /// Creator only: a description of its own holding the lock on
+    /// [`layout::CREATOR_LOCK_BYTE`], taken right after the exclusive
+    /// create and released (closed) after `Drop` has unlinked the name. It
+    /// tells `admin::gc` that the region is still owned; see there.
+    _creator_lock: Option<OwnedFd>,
 }
 
 /// What a [`Mapping`]'s file is.
@@ -67,11 +72,21 @@ impl Mapping {
         os::validate_name(name)?;
         let (fd, info) = os::create(name)?;
         let sized = (|| {
+            // First of all, before the file has a size: the creator lock
+            // (on a description of its own, so that liveness checks through
+            // `fd` see it). Nothing else can hold a lock on a file this new:
+            // `admin::gc_one` locks only regions whose `ready` is published.
+            let creator = os::reopen(&fd, Some(name), &info)?;
+            if !os::try_lock(&creator, layout::CREATOR_LOCK_BYTE)? {
+                return Err(Error::Io(std::io::Error::other(
+                    "the creator lock of a new region is held by another process",
+                )));
+            }
             os::set_len(&fd, geometry.total_size() as u64)?;
-            map(&fd, geometry.total_size())
+            Ok((map(&fd, geometry.total_size())?, creator))
         })();
-        let map = match sized {
-            Ok(map) => map,
+        let (map, creator) = match sized {
+            Ok(sized) => sized,
             Err(e) => {
                 // Best effort: do not leave a half-made region behind.
                 let _ = os::unlink_if_same(name, &info);
@@ -79,10 +94,11 @@ impl Mapping {
             }
         };
         let pid = rustix::process::getpid().as_raw_nonzero().get() as u32;
+        let flags = if persist { layout::FLAG_PERSISTENT } else { 0 };
         // SAFETY: `map` is a fresh page-aligned read/write mapping of exactly
         // `geometry.total_size()` bytes that lives until the end of this call; no
         // endpoint exists yet (openers only wait for `ready`).
-        unsafe { layout::init(map.as_mut_ptr(), &geometry, pid) };
+        unsafe { layout::init_with_flags(map.as_mut_ptr(), &geometry, pid, flags) };
         Ok(Arc::new(Mapping {
             map,
             fd,
@@ -92,6 +108,7 @@ impl Mapping {
                 unlink_on_drop: !persist,
             },
             info,
+            _creator_lock: Some(creator),
         }))
     }
 
@@ -121,6 +138,7 @@ impl Mapping {
             geometry,
             backing: Backing::Anonymous,
             info,
+            _creator_lock: None,
         }))
     }
 
@@ -145,6 +163,7 @@ impl Mapping {
                 geometry,
                 backing: Backing::Anonymous,
                 info,
+                _creator_lock: None,
             })),
             Err(LayoutError::NotReady) => Err(Error::NotReady {
                 waited: Duration::ZERO,
@@ -187,6 +206,7 @@ impl Mapping {
                             unlink_on_drop: false,
                         },
                         info,
+                        _creator_lock: None,
                     }))
                 }
                 Err(e @ (LayoutError::NotReady | LayoutError::TooSmall { .. })) => {

@@ -53,7 +53,7 @@
 //!   and reports `Disconnected` if still empty;
 //! - `Attached` (or any invalid value): it asks the kernel whether the
 //!   producer lock is held (`F_OFD_GETLK`, a system call, hence rate
-//!   limited: [`Receiver::try_recv`] asks on every 64th consecutive empty
+//!   limited: [`Receiver::try_recv`] asks on every 64th empty poll (at least once in 64 consecutive ones)
 //!   poll, [`Receiver::recv`] about once per millisecond of waiting and once
 //!   more when its timeout expires). If nobody holds it the producer died:
 //!   one more try, then `Disconnected`. Otherwise `Empty`.
@@ -82,20 +82,87 @@ use shmq_core::spsc::{Consumer, Producer};
 use shmq_core::wait::Lines;
 use std::sync::Arc;
 
-pub use shmq_core::spsc::Stats;
+pub use shmq_core::spsc::{Pacing, Stats};
 
 /// The single-producer single-consumer kind (a marker type).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Spsc;
 
-/// A handle to a named SPSC queue; see [`crate::Queue`].
-pub type Queue = crate::Queue<Spsc>;
-/// Options for creating or opening an SPSC queue; see [`crate::Builder`].
-pub type Builder = crate::Builder<Spsc>;
-/// The producer end of an SPSC queue; see [`crate::Sender`].
-pub type Sender = crate::Sender<Spsc>;
-/// The consumer end of an SPSC queue; see [`crate::Receiver`].
-pub type Receiver = crate::Receiver<Spsc>;
+crate::kind::kind_aliases!(Spsc, "spsc", "SPSC", "the only one", "the only one");
+
+impl Sender {
+    /// How this sender paces itself (default [`Pacing::Latency`]).
+    ///
+    /// ```
+    /// # let name = format!("shmq-doc-spsc-pacing-{}", std::process::id());
+    /// let q = shmq::spsc::Queue::create(&name, Default::default())?;
+    /// assert_eq!(q.sender()?.pacing(), shmq::spsc::Pacing::Latency);
+    /// # Ok::<(), shmq::Error>(())
+    /// ```
+    pub fn pacing(&self) -> Pacing {
+        self.core().pacing()
+    }
+
+    /// Sets how this sender paces itself. With [`Pacing::Throughput`]
+    /// (B-Queue adaptive batching, see `docs/design.md`) a sender that finds
+    /// the queue full waits for a batch of free slots (up to 64, and at most
+    /// 4 KiB of slots) before it
+    /// writes again, so it refills the ring behind the receiver in whole
+    /// cache lines: [`Sender::try_send`] may then report `Full` a few calls in
+    /// a row while a few slots are free. The waiting calls ([`Sender::send`])
+    /// are exact before they park, time out or report `Disconnected`.
+    ///
+    /// ```
+    /// # let name = format!("shmq-doc-spsc-setpacing-{}", std::process::id());
+    /// use shmq::spsc::Pacing;
+    /// let q = shmq::spsc::Queue::create(&name, Default::default())?;
+    /// let mut tx = q.sender()?;
+    /// tx.set_pacing(Pacing::Throughput);
+    /// assert_eq!(tx.pacing(), Pacing::Throughput);
+    /// # Ok::<(), shmq::Error>(())
+    /// ```
+    pub fn set_pacing(&mut self, pacing: Pacing) {
+        self.core_mut().set_pacing(pacing);
+    }
+}
+
+impl Receiver {
+    /// How this receiver paces itself (default [`Pacing::Latency`]).
+    ///
+    /// ```
+    /// # let name = format!("shmq-doc-spsc-rpacing-{}", std::process::id());
+    /// let q = shmq::spsc::Queue::create(&name, Default::default())?;
+    /// assert_eq!(q.receiver()?.pacing(), shmq::spsc::Pacing::Latency);
+    /// # Ok::<(), shmq::Error>(())
+    /// ```
+    pub fn pacing(&self) -> Pacing {
+        self.core().pacing()
+    }
+
+    /// Sets how this receiver paces itself. With [`Pacing::Throughput`]
+    /// (B-Queue adaptive batching, see `docs/design.md`) the receiver probes
+    /// a batch ahead (up to 64 messages, and at most 4 KiB of slots) and trails a streaming sender by
+    /// whole cache lines; [`Receiver::try_recv`] may then report `Empty` up
+    /// to 7 calls in a row while fewer than a batch are queued (a lone
+    /// message is delivered by the 7th call at the latest). The waiting
+    /// calls ([`Receiver::recv`]) are exact before they park, time out or
+    /// report `Disconnected`, so they still drain everything.
+    ///
+    /// ```
+    /// # let name = format!("shmq-doc-spsc-rsetpacing-{}", std::process::id());
+    /// use shmq::spsc::Pacing;
+    /// use std::time::Duration;
+    /// let q = shmq::spsc::Queue::create(&name, Default::default())?;
+    /// let (mut tx, mut rx) = (q.sender()?, q.receiver()?);
+    /// rx.set_pacing(Pacing::Throughput);
+    /// tx.try_send_value(&7u64).unwrap();
+    /// assert_eq!(rx.recv_value::<u64>(Duration::from_secs(1)), Ok(7));
+    /// # Ok::<(), shmq::Error>(())
+    /// ```
+    pub fn set_pacing(&mut self, pacing: Pacing) {
+        self.core_mut().set_pacing(pacing);
+    }
+}
 
 /// Geometry of a new SPSC queue.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -114,22 +181,6 @@ impl Default for Config {
             slot_size: 64,
         }
     }
-}
-
-/// Removes the queue `name` from `/dev/shm` (any kind; see
-/// [`crate::Queue::remove`]).
-///
-/// # Errors
-/// [`Error::InvalidName`]; [`Error::Io`] (`NotFound` if there is no such queue).
-///
-/// ```
-/// # let name = format!("shmq-doc-spsc-remove-{}", std::process::id());
-/// let q = shmq::spsc::Queue::builder(&name).persist(true).create()?;
-/// shmq::spsc::remove(&name)?;
-/// # Ok::<(), shmq::Error>(())
-/// ```
-pub fn remove(name: &str) -> Result<(), Error> {
-    Queue::remove(name)
 }
 
 impl Kind for Spsc {

@@ -9,7 +9,7 @@
 mod common;
 
 use common::{decode, encode, role, serial, spawn, unique_name, ChildProc, CALL, NAME_ENV};
-use shmq::spsc::{Config, Queue};
+use shmq::spsc::{Config, Pacing, Queue};
 use shmq::{
     EndpointState, Error, RecvTimeoutError, Role, SendTimeoutError, TryRecvError, TrySendError,
 };
@@ -136,6 +136,90 @@ fn stream_of_a_million_messages() {
     let stats = q.stats();
     assert_eq!((stats.enqueued, stats.dequeued), (TOTAL, TOTAL));
     assert_eq!(stats.producer, EndpointState::Closed);
+    assert!(!stats.poisoned);
+}
+
+/// Both ends in `Pacing::Throughput` (B-Queue batching) across processes:
+/// every message arrives once, in order, whether taken by `try_recv` (which
+/// may report a soft `Empty`) or by `recv`, and `Disconnected` comes only
+/// after the last one: the waiting loop's exact re-checks drain the ring.
+#[test]
+fn throughput_paced_stream_drains_then_disconnects() {
+    const TEST: &str = "throughput_paced_stream_drains_then_disconnects";
+    const TOTAL: u64 = 200_000;
+    if let Some(r) = role() {
+        assert_eq!(r, "producer");
+        let q = open_child_queue();
+        let mut tx = q.sender().unwrap();
+        tx.set_pacing(Pacing::Throughput);
+        let mut buf = [0u8; 64];
+        for seq in 0..TOTAL {
+            let n = encode(seq, &mut buf);
+            if seq % 3 == 0 {
+                tx.send(&buf[..n], CALL).unwrap();
+            } else {
+                // try_send, retried: a soft Full while fewer than a batch of
+                // slots are free is allowed; losing the message is not.
+                let deadline = Instant::now() + CALL;
+                loop {
+                    match tx.try_send(&buf[..n]) {
+                        Ok(()) => break,
+                        Err(TrySendError::Full) if Instant::now() < deadline => {
+                            std::thread::yield_now()
+                        }
+                        Err(e) => panic!("message {seq}: {e}"),
+                    }
+                }
+            }
+        }
+        // A lone last message after a pause: delivered, not held back.
+        std::thread::sleep(Duration::from_millis(20));
+        let n = encode(TOTAL, &mut buf);
+        tx.send(&buf[..n], CALL).unwrap();
+        return;
+    }
+    let _serial = serial();
+    let name = unique_name("paced");
+    let q = Queue::create(
+        &name,
+        Config {
+            capacity: 256,
+            slot_size: 64,
+        },
+    )
+    .unwrap();
+    let mut rx = q.receiver().unwrap();
+    rx.set_pacing(Pacing::Throughput);
+    let mut child = spawn(TEST, "producer", &[name_env(&name)]);
+    let mut buf = [0u8; 64];
+    let mut expected = 0u64;
+    loop {
+        let r = if expected % 2 == 0 {
+            rx.recv(&mut buf, CALL).map_err(Some)
+        } else {
+            match rx.try_recv(&mut buf) {
+                Ok(n) => Ok(n),
+                Err(TryRecvError::Empty) => {
+                    std::thread::yield_now();
+                    continue;
+                }
+                Err(TryRecvError::Disconnected) => Err(Some(RecvTimeoutError::Disconnected)),
+                Err(e) => panic!("after {expected} messages: {e}"),
+            }
+        };
+        match r {
+            Ok(n) => {
+                assert_eq!(decode(&buf[..n]), expected);
+                expected += 1;
+            }
+            Err(Some(RecvTimeoutError::Disconnected)) => break,
+            Err(e) => panic!("after {expected} messages: {e:?}"),
+        }
+    }
+    assert_eq!(expected, TOTAL + 1, "every message, the lone last one too");
+    child.expect_success(CHILD);
+    let stats = q.stats();
+    assert_eq!((stats.enqueued, stats.dequeued), (TOTAL + 1, TOTAL + 1));
     assert!(!stats.poisoned);
 }
 

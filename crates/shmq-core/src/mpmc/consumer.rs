@@ -1,6 +1,6 @@
 //! A consumer of the MPMC ring (one of many).
 
-use super::repair::{self, attach_entry, detach_entry, pack, AttachError};
+use super::repair::{self, attach_entry, detach_entry, pack, AttachError, Budget, Repair, Scan};
 use super::{
     bump_idle, free_seq, full_seq, record_poison, role, skip_seq, Peers, PopError, Step, Violation,
     MAX_BATCH, RETRIES,
@@ -24,6 +24,8 @@ pub struct Consumer<P: Peers> {
     slot_size: usize,
     peers: P,
     poisoned: Option<Violation>,
+    /// See `Producer::scan`.
+    scan: Scan,
     /// See `Producer::halted`.
     halted: AtomicBool,
 }
@@ -80,6 +82,7 @@ impl<P: Peers> Consumer<P> {
             slot_size: g.slot_size() as usize,
             peers,
             poisoned: None,
+            scan: Scan::default(),
             halted: AtomicBool::new(false),
         })
     }
@@ -137,6 +140,7 @@ impl<P: Peers> Consumer<P> {
         let head_cell = self.region.index(offset::HEAD);
         // Acquire: pairs with the AcqRel claiming CASes (release sequence).
         let mut pos = head_cell.load(Ordering::Acquire);
+        let mut budget = Budget::new();
         for _ in 0..RETRIES {
             let slot = pos as usize & self.mask;
             // Acquire: pairs with the producer's Release publication (store
@@ -239,11 +243,29 @@ impl<P: Peers> Consumer<P> {
                     pos = cur;
                     continue;
                 }
-                // Claimed by a producer, not yet published.
-                if repair::repair_producer_stall(&self.region, pos, slot, &self.peers) {
+                // Claimed by a producer, not yet published. A live one is
+                // about to publish (and a `send` that returned before this
+                // call may be queued behind it): spin a little, then ask
+                // whether its owners are dead, and if one is alive, wait a
+                // little longer; all bounded by the call's budget.
+                if budget.spin(&self.region, slot, seq) {
                     continue;
                 }
-                return Err(self.empty());
+                match repair::repair_producer_stall(
+                    &self.region,
+                    pos,
+                    slot,
+                    &self.peers,
+                    &mut self.scan,
+                    &mut budget,
+                ) {
+                    Repair::Done => continue,
+                    // A live owner: wait for it a little longer (yields).
+                    Repair::Alive if budget.snooze(&self.region, slot, seq, &self.peers) => {
+                        continue
+                    }
+                    Repair::Alive | Repair::Later => return Err(self.empty()),
+                }
             }
             let prev = pos.wrapping_sub(cap);
             if seq == full_seq(prev) || seq == skip_seq(prev) {
@@ -310,8 +332,9 @@ impl<P: Peers> Consumer<P> {
     /// Dequeues one message into `buf`, returning its length.
     ///
     /// # Errors
-    /// [`PopError::Empty`] (also while a live producer is still writing the
-    /// next position); [`PopError::Size`] if the next message is longer than
+    /// [`PopError::Empty`] (also when a live producer is still writing the
+    /// next position after a bounded wait, [`super::SPIN_STEPS`], or when
+    /// the call's budget for crash repair ran out); [`PopError::Size`] if the next message is longer than
     /// `buf` (it stays queued); [`PopError::Poisoned`].
     #[inline]
     pub fn try_pop(&mut self, buf: &mut [u8]) -> Result<usize, PopError> {

@@ -35,7 +35,12 @@
 //! indices are masked or bounded by the locally validated geometry; lengths
 //! are checked against the slot size before any copy; every retry loop is
 //! bounded by a local constant ([`RETRIES`]), never by a value read from the
-//! region. See `docs/guarantees.md` (MPMC section) for what a crash can lose.
+//! region. The work one call spends on stalled positions is bounded too:
+//! at most [`SPIN_STEPS`] backoff steps waiting for a live owner, and at most
+//! [`LIVENESS_CHECKS`] liveness checks and [`TABLE_VISITS`] table entries
+//! looking for dead ones, after which it reports `Full`/`Empty` and its scan
+//! of the table resumes on its next call. See `docs/guarantees.md` (MPMC
+//! section) for the resulting per-call bound and for what a crash can lose.
 
 mod consumer;
 mod producer;
@@ -52,8 +57,32 @@ use crate::sync::{Index, Ordering};
 
 /// Bound on the CAS retries of one operation: a local limit, so a peer that
 /// keeps moving `head`/`tail` cannot keep us looping. Reaching it reports
-/// `Full`/`Empty` (the caller may retry).
-pub const RETRIES: u32 = 4096;
+/// `Full`/`Empty` (the caller may retry). Each retry is a few atomic
+/// accesses and at most one CAS, no system call.
+pub const RETRIES: u32 = 1024;
+
+/// Bound on the [`Peers::is_dead`] calls of one operation (a system call
+/// each in the platform crate). Reaching it reports `Full`/`Empty`; the
+/// endpoint's scan of the table resumes there on its next call.
+pub const LIVENESS_CHECKS: u32 = 32;
+
+/// Bound on the endpoint-table entries one operation reads while looking for
+/// the owners of stalled positions (two loads each): two full tables of the
+/// largest size. Reaching it reports `Full`/`Empty`, and the scan resumes.
+pub const TABLE_VISITS: u32 = 2048;
+
+/// Steps of backoff (crossbeam-utils' `Backoff`) one operation may spend
+/// waiting for a claimed position's owner to publish (or release) it: steps
+/// 0..=6 spin 1, 2, 4 ... 64 times (`spin_loop` hints, 127 in all, a few µs)
+/// before the operation asks whether the owner is dead; if it is alive, each
+/// later step calls [`Peers::snooze`] once (a yield in the platform crate),
+/// up to 16 in all. Then the operation reports `Empty`/`Full`. One step
+/// under loom.
+#[cfg(not(loom))]
+pub const SPIN_STEPS: u32 = 23;
+/// See the non-loom definition.
+#[cfg(loom)]
+pub const SPIN_STEPS: u32 = 1;
 
 /// Largest batch one claim covers (the record packs the count in 8 bits).
 pub const MAX_BATCH: usize = 255;
@@ -111,6 +140,19 @@ pub unsafe trait Peers {
     /// is dead: nobody holds the entry's lock. Must not report a live
     /// endpoint as dead; an uncertain answer must be `false`.
     fn is_dead(&self, entry: usize) -> bool;
+
+    /// Called while an operation waits for an endpoint that [`Peers::is_dead`]
+    /// reported alive to publish (or release) the position it claimed, after
+    /// the first spins (see [`SPIN_STEPS`]): a platform with threads yields
+    /// the processor here (`std::thread::yield_now`), so that an owner
+    /// preempted between its claim and its publication can finish. Called at
+    /// most `SPIN_STEPS - 7` times per operation. The default spins 64 times.
+    #[inline]
+    fn snooze(&self) {
+        for _ in 0..64 {
+            crate::sync::spin_loop();
+        }
+    }
 
     /// Test hook, called after each [`Step`] of an operation. Returning
     /// `true` ends the operation at once, leaving the region exactly as a

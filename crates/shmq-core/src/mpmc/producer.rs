@@ -1,6 +1,6 @@
 //! A producer of the MPMC ring (one of many).
 
-use super::repair::{self, attach_entry, detach_entry, pack, AttachError};
+use super::repair::{self, attach_entry, detach_entry, pack, AttachError, Budget, Repair, Scan};
 use super::{
     bump_idle, free_seq, full_seq, record_poison, role, skip_seq, Peers, PushError, Step,
     Violation, MAX_BATCH, RETRIES,
@@ -26,6 +26,9 @@ pub struct Producer<P: Peers> {
     slot_size: usize,
     peers: P,
     poisoned: Option<Violation>,
+    /// The liveness scan in progress for a stalled position, resumed by the
+    /// next call when a call's [`Budget`] ran out.
+    scan: Scan,
     /// Set when the test hook halted an operation: the endpoint is "dead"
     /// and its drop must leave the table entry as a killed process would.
     halted: AtomicBool,
@@ -60,6 +63,7 @@ impl<P: Peers> Producer<P> {
             slot_size: g.slot_size() as usize,
             peers,
             poisoned: None,
+            scan: Scan::default(),
             halted: AtomicBool::new(false),
         })
     }
@@ -119,6 +123,7 @@ impl<P: Peers> Producer<P> {
         // Acquire: pairs with the AcqRel claiming CASes (release sequence),
         // so the sequence words seen by earlier claimers are visible.
         let mut pos = tail_cell.load(Ordering::Acquire);
+        let mut budget = Budget::new();
         for _ in 0..RETRIES {
             let slot = pos as usize & self.mask;
             // Acquire: pairs with the consumer's Release store that freed the
@@ -184,11 +189,28 @@ impl<P: Peers> Producer<P> {
                     // no progress now rather than spin; the caller retries.
                     return Err(self.full());
                 }
-                // A consumer claimed `prev` and has not released it.
-                if repair::repair_consumer_stall(&self.region, prev, slot, seq, &self.peers) {
+                // A consumer claimed `prev` and has not released it: spin
+                // a little, ask whether its owners are dead, and wait a
+                // little longer for a live one; bounded by the budget.
+                if budget.spin(&self.region, slot, seq) {
                     continue;
                 }
-                return Err(self.full());
+                match repair::repair_consumer_stall(
+                    &self.region,
+                    prev,
+                    slot,
+                    seq,
+                    &self.peers,
+                    &mut self.scan,
+                    &mut budget,
+                ) {
+                    Repair::Done => continue,
+                    // A live owner: wait for it a little longer (yields).
+                    Repair::Alive if budget.snooze(&self.region, slot, seq, &self.peers) => {
+                        continue
+                    }
+                    Repair::Alive | Repair::Later => return Err(self.full()),
+                }
             }
             // Any other value: someone claimed `pos` since we read `tail`.
             let cur = tail_cell.load(Ordering::Acquire);
@@ -220,7 +242,8 @@ impl<P: Peers> Producer<P> {
     ///
     /// # Errors
     /// [`PushError::Full`] (also when a dead consumer's claim is not yet
-    /// repairable, or a live one is slow), [`PushError::TooLarge`],
+    /// repairable or the call's repair budget ran out, or a live one is
+    /// still slow after a bounded wait, [`super::SPIN_STEPS`]), [`PushError::TooLarge`],
     /// [`PushError::Poisoned`]; nothing is enqueued in each case.
     ///
     /// # Example

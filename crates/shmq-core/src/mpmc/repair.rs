@@ -199,43 +199,206 @@ pub(crate) fn detach_entry(region: &Region, e: usize) {
         .store(role::FREE, Ordering::Release);
 }
 
+/// The work one `try_*` call may spend on stalled positions: local
+/// constants, so a forged endpoint table (every entry "a dead owner of
+/// every position") cannot make one call slow. When a limit is reached the
+/// call reports no progress (`Full`/`Empty`) and the endpoint's [`Scan`]
+/// resumes where it stopped on the next call.
+#[derive(Debug)]
+pub(crate) struct Budget {
+    /// [`Peers::is_dead`] calls left (a system call each in the platform).
+    checks: u32,
+    /// Table entries that may still be read.
+    visits: u32,
+    /// Waiting for a live owner's publication (see [`Budget::spin`]).
+    backoff: Backoff,
+}
+
+impl Budget {
+    /// The budget of one call.
+    pub(crate) const fn new() -> Self {
+        Budget {
+            checks: super::LIVENESS_CHECKS,
+            visits: super::TABLE_VISITS,
+            backoff: Backoff { step: 0 },
+        }
+    }
+
+    /// Spins a little for a slot's sequence word to leave `stalled`
+    /// (crossbeam-utils' `Backoff::spin`: 1, 2, 4 ... 64 `spin_loop` hints,
+    /// the first 7 of the call's [`super::SPIN_STEPS`] backoff steps).
+    /// Returns whether it changed.
+    pub(crate) fn spin(&mut self, region: &Region, slot: usize, stalled: u32) -> bool {
+        while self.backoff.step < super::SPIN_STEPS.min(SPIN_LIMIT + 1) {
+            for _ in 0..1u32 << self.backoff.step {
+                crate::sync::spin_loop();
+            }
+            self.backoff.step += 1;
+            if changed(region, slot, stalled) {
+                return true;
+            }
+        }
+        false
+    }
+
+    /// Waits longer, for an owner known to be alive: the call's remaining
+    /// backoff steps, each a [`Peers::snooze`] (a yield in the platform
+    /// crate), as crossbeam-utils' `Backoff::snooze` after its spin limit.
+    /// Returns whether the word changed.
+    pub(crate) fn snooze(
+        &mut self,
+        region: &Region,
+        slot: usize,
+        stalled: u32,
+        peers: &impl Peers,
+    ) -> bool {
+        if self.spin(region, slot, stalled) {
+            return true;
+        }
+        while self.backoff.step < super::SPIN_STEPS {
+            peers.snooze();
+            self.backoff.step += 1;
+            if changed(region, slot, stalled) {
+                return true;
+            }
+        }
+        false
+    }
+}
+
+/// Last backoff step that spins (crossbeam-utils' `SPIN_LIMIT`).
+const SPIN_LIMIT: u32 = 6;
+
+/// Whether the sequence word of `slot` no longer holds `stalled`.
+#[inline]
+fn changed(region: &Region, slot: usize, stalled: u32) -> bool {
+    // Acquire: pairs with the owner's Release publication/release, as the
+    // caller's own load of the word does.
+    region.stamp(slot).load(Ordering::Acquire) != stalled
+}
+
+/// The backoff state of one call (crossbeam-utils' `Backoff`, without the
+/// clock; its yield is the platform's [`Peers::snooze`], for no_std).
+#[derive(Debug)]
+struct Backoff {
+    step: u32,
+}
+
+/// What a repair attempt found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Repair {
+    /// The slot is no longer stalled by this claim (repaired by us, or
+    /// the CAS found it moved on).
+    Done,
+    /// Not repairable: a live endpoint's record covers the position (or
+    /// none does). The owner may still publish: worth waiting for.
+    Alive,
+    /// The call's budget ran out; the scan resumes on the next call.
+    Later,
+}
+
+/// A liveness scan of the table for one stalled position, kept by the
+/// endpoint between calls so that a scan cut short by the [`Budget`]
+/// resumes at the entry where it stopped instead of starting over.
+///
+/// Resuming is sound for the same reason a scan that is not atomic is: the
+/// real owner's record covers the position from before its claim until its
+/// publication or release, a dead endpoint never comes back, and its entry
+/// cannot be taken over while its record covers a stalled slot (`resolved`).
+/// A scan is resumed only for the same role and position (a full
+/// [`Index`]); a live candidate ends it.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Scan {
+    /// Whether a scan is in progress.
+    active: bool,
+    which: u32,
+    pos: Index,
+    /// Next entry to read.
+    next: usize,
+    /// Dead candidates found so far.
+    candidates: u32,
+}
+
+/// What a (possibly partial) scan found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Owners {
+    /// At least one endpoint's record covers the position and all such
+    /// endpoints are dead: the stall may be repaired.
+    Dead,
+    /// A live endpoint's record covers it, or none does: do not repair.
+    NotDead,
+    /// The budget ran out first; the scan resumes on the next call.
+    Unknown,
+}
+
 /// Whether every endpoint of role `which` whose record covers `pos` is dead
-/// (and there is at least one). Call only after an Acquire load of the
-/// cursor showed `pos` claimed.
-pub(crate) fn owners_dead(region: &Region, which: u32, pos: Index, peers: &impl Peers) -> bool {
-    let mut candidates = 0u32;
-    // Bounded by the locally validated table size.
-    for e in 0..region.geometry().endpoints() as usize {
+/// (and there is at least one), within `budget`, resuming `scan`. Call only
+/// after an Acquire load of the cursor showed `pos` claimed.
+pub(crate) fn owners_dead(
+    region: &Region,
+    which: u32,
+    pos: Index,
+    peers: &impl Peers,
+    scan: &mut Scan,
+    budget: &mut Budget,
+) -> Owners {
+    if !(scan.active && scan.which == which && scan.pos == pos) {
+        *scan = Scan {
+            active: true,
+            which,
+            pos,
+            next: 0,
+            candidates: 0,
+        };
+    }
+    // Bounded by the locally validated table size, and by the budget.
+    let endpoints = region.geometry().endpoints() as usize;
+    while scan.next < endpoints {
+        let e = scan.next;
+        if budget.visits == 0 {
+            return Owners::Unknown;
+        }
+        budget.visits -= 1;
         // Acquire: pairs with the Release record store in `set_record`: a
         // record that does not cover `pos` because it is a later one makes
         // that endpoint's publication/release of `pos` visible, so our
         // repair CAS below is ordered after it (and fails).
         let rec = region.entry_cell(e, entry::RECORD).load(Ordering::Acquire);
-        if !covers(rec, pos) {
-            continue;
+        if covers(rec, pos) && region.entry_word(e, entry::ROLE).load(Ordering::Relaxed) == which {
+            if budget.checks == 0 {
+                return Owners::Unknown; // this entry is read again next time
+            }
+            budget.checks -= 1;
+            if !peers.is_dead(e) {
+                scan.active = false;
+                return Owners::NotDead;
+            }
+            scan.candidates += 1;
         }
-        if region.entry_word(e, entry::ROLE).load(Ordering::Relaxed) != which {
-            continue;
-        }
-        if !peers.is_dead(e) {
-            return false;
-        }
-        candidates += 1;
+        scan.next = e + 1;
     }
-    candidates > 0
+    scan.active = false;
+    if scan.candidates > 0 {
+        Owners::Dead
+    } else {
+        Owners::NotDead
+    }
 }
 
 /// Repairs a producer stall at `pos` (claimed, never published): CAS
-/// `free(pos)` → `skip(pos)` if its owners are dead. Returns whether the
-/// slot is no longer stalled by this claim (repaired by us or someone else).
+/// `free(pos)` → `skip(pos)` if its owners are dead.
 pub(crate) fn repair_producer_stall(
     region: &Region,
     pos: Index,
     slot: usize,
     peers: &impl Peers,
-) -> bool {
-    if !owners_dead(region, role::PRODUCER, pos, peers) {
-        return false;
+    scan: &mut Scan,
+    budget: &mut Budget,
+) -> Repair {
+    match owners_dead(region, role::PRODUCER, pos, peers, scan, budget) {
+        Owners::Dead => {}
+        Owners::NotDead => return Repair::Alive,
+        Owners::Unknown => return Repair::Later,
     }
     // AcqRel: pairs with consumers' Acquire loads of the sequence word, and
     // orders our table reads before the repair.
@@ -249,9 +412,9 @@ pub(crate) fn repair_producer_stall(
             region
                 .index(offset::SKIPPED)
                 .fetch_add(1, Ordering::Relaxed);
-            true
+            Repair::Done
         }
-        Err(_) => true,
+        Err(_) => Repair::Done,
     }
 }
 
@@ -264,9 +427,13 @@ pub(crate) fn repair_consumer_stall(
     slot: usize,
     seen: u32,
     peers: &impl Peers,
-) -> bool {
-    if !owners_dead(region, role::CONSUMER, pos, peers) {
-        return false;
+    scan: &mut Scan,
+    budget: &mut Budget,
+) -> Repair {
+    match owners_dead(region, role::CONSUMER, pos, peers, scan, budget) {
+        Owners::Dead => {}
+        Owners::NotDead => return Repair::Alive,
+        Owners::Unknown => return Repair::Later,
     }
     let cap = Index::from(region.geometry().capacity());
     // AcqRel: pairs with producers' Acquire loads of the sequence word.
@@ -280,8 +447,8 @@ pub(crate) fn repair_consumer_stall(
             if seen == full_seq(pos) {
                 region.index(offset::LOST).fetch_add(1, Ordering::Relaxed);
             }
-            true
+            Repair::Done
         }
-        Err(_) => true,
+        Err(_) => Repair::Done,
     }
 }

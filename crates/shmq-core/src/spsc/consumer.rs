@@ -1,6 +1,8 @@
 //! The reading end of the SPSC ring.
 
-use super::{bump, empty_stamp, full_stamp, record_poison, PopError, Violation};
+use super::{
+    bump, empty_stamp, full_stamp, record_poison, stream_batch, Pacing, PopError, Violation,
+};
 use crate::layout::{offset, EndpointState};
 use crate::region::Region;
 use crate::sync::{Index, Ordering};
@@ -16,6 +18,18 @@ pub struct Consumer {
     region: Region,
     /// Next position to read. Private.
     head: Index,
+    /// Positions from `head` on that a probe found published (the run
+    /// `head..head + ahead`, `0..=max_probe`). A prediction only: each slot
+    /// is still validated when taken.
+    ahead: Index,
+    /// Adaptive probe distance, `1..=max_probe` (always 1 for [`Pacing::Latency`]).
+    probe: Index,
+    /// The distance after a message found at distance 1: 2, or 1 for
+    /// [`Pacing::Latency`] (so the latency path stores without a branch).
+    ramp: Index,
+    /// Largest probe distance: 1, or [`stream_batch`] for [`Pacing::Throughput`].
+    max_probe: Index,
+    pacing: Pacing,
     capacity: u32,
     mask: usize,
     slot_size: usize,
@@ -59,6 +73,11 @@ impl Consumer {
         Ok(Consumer {
             region,
             head,
+            ahead: 0,
+            probe: 1,
+            ramp: 1,
+            max_probe: 1,
+            pacing: Pacing::Latency,
             capacity,
             mask,
             slot_size,
@@ -81,6 +100,52 @@ impl Consumer {
         self.poisoned
     }
 
+    /// How this consumer paces itself (default [`Pacing::Latency`]).
+    pub fn pacing(&self) -> Pacing {
+        self.pacing
+    }
+
+    /// Sets how this consumer paces itself (see the [module docs](super)).
+    /// Private to this endpoint: the peer is unaffected.
+    ///
+    /// ```
+    /// # use shmq_core::{layout::{Geometry, QueueKind}, testing::HeapRegion, spsc::{Consumer, Pacing, PopError, Producer}};
+    /// let heap = HeapRegion::new(Geometry::new(QueueKind::Spsc, 64, 8).unwrap());
+    /// // SAFETY: one producer and one consumer of this region (this test's).
+    /// let (mut tx, mut rx) = unsafe { (Producer::attach(heap.region()).unwrap(), Consumer::attach(heap.region()).unwrap()) };
+    /// rx.set_pacing(Pacing::Throughput);
+    /// for i in 0..8u64 { tx.try_push_value(&i).unwrap(); }
+    /// // The probe distance has grown past what is queued after a first batch:
+    /// let mut got = Vec::new();
+    /// while got.len() < 8 {
+    ///     match rx.try_pop_value::<u64>() {
+    ///         Ok(v) => got.push(v),
+    ///         Err(PopError::Empty) => {} // soft: fewer than a batch queued
+    ///         Err(e) => panic!("{e}"),
+    ///     }
+    /// }
+    /// assert_eq!(got, (0..8).collect::<Vec<_>>());
+    /// rx.exact(); // the next call is exact
+    /// assert_eq!(rx.try_pop_value::<u64>(), Err(PopError::Empty));
+    /// ```
+    pub fn set_pacing(&mut self, pacing: Pacing) {
+        self.pacing = pacing;
+        self.max_probe = match pacing {
+            Pacing::Latency => 1,
+            Pacing::Throughput => stream_batch(self.region.geometry()),
+        };
+        self.ramp = self.max_probe.min(2);
+        self.probe = self.probe.min(self.max_probe);
+    }
+
+    /// Makes the next call exact: it looks at this consumer's own position,
+    /// so `Empty` then means no message was published there. The waiting
+    /// loop calls it before parking and before the disconnection retry.
+    #[inline]
+    pub fn exact(&mut self) {
+        self.probe = 1;
+    }
+
     #[cold]
     #[inline(never)]
     fn poison(&mut self, v: Violation) -> PopError {
@@ -91,7 +156,7 @@ impl Consumer {
 
     /// Checks position `pos` and returns its slot and validated length.
     /// Reads the stamp once and the length once; uses only those locals.
-    #[inline]
+    #[inline(always)]
     fn peek(&mut self, pos: Index) -> Result<(usize, usize), PopError> {
         if let Some(v) = self.poisoned {
             return Err(PopError::Poisoned(v));
@@ -118,10 +183,68 @@ impl Consumer {
         }
     }
 
+    /// The slot and validated length of the message at `head`, or `Empty`
+    /// (exact when the probe distance is 1, soft otherwise).
+    #[inline(always)]
+    fn front(&mut self) -> Result<(usize, usize), PopError> {
+        let head = self.head;
+        if self.ahead == 0 {
+            if self.probe == 1 {
+                let r = self.peek(head);
+                if r.is_ok() {
+                    // Found at distance 1: probe a batch again next time
+                    // (`ramp` is 1 with latency pacing).
+                    self.probe = self.ramp;
+                }
+                return r;
+            }
+            // A poisoned consumer probes nothing: the `peek` below reports it.
+            if self.poisoned.is_none() && !self.probe_ahead() {
+                return Err(PopError::Empty);
+            }
+        }
+        // Inside a probed run: the stamp must be full. "Empty" here is a
+        // later stamp published before an earlier one: impossible.
+        match self.peek(head) {
+            Err(PopError::Empty) => Err(self.poison(Violation::Stamp {
+                position: head,
+                found: empty_stamp(head, self.capacity),
+            })),
+            other => other,
+        }
+    }
+
+    /// Probes the stamp `probe - 1` positions ahead of `head` (`probe > 1`).
+    /// Full: `head..head + probe` is predicted published, the distance
+    /// doubles. Otherwise it halves. The probe is one load, used once; it
+    /// decides nothing about safety (the run's slots are validated one by
+    /// one when taken), so any stamp but "full" just means "not yet".
+    #[inline(never)]
+    fn probe_ahead(&mut self) -> bool {
+        let d = self.probe;
+        let pos = self.head.wrapping_add(d - 1);
+        // Acquire: pairs with the producer's Release store of this stamp, so
+        // the stamps (and payloads) of every earlier position, stored before
+        // it, are visible to our loads of them.
+        let stamp = self
+            .region
+            .stamp(pos as usize & self.mask)
+            .load(Ordering::Acquire);
+        if stamp == full_stamp(pos) {
+            self.ahead = d;
+            self.probe = (d * 2).min(self.max_probe);
+            true
+        } else {
+            self.probe = d / 2;
+            false
+        }
+    }
+
     /// Releases `n` slots to the producer.
     #[inline]
     fn advance(&mut self, n: usize) {
         self.head = self.head.wrapping_add(n as Index);
+        self.ahead = self.ahead.saturating_sub(n as Index);
         // Release: pairs with the producer's Acquire load of HEAD in `free`, so
         // our payload copies happen before it overwrites these slots.
         self.region
@@ -142,7 +265,7 @@ impl Consumer {
     /// `buf` (it stays queued); [`PopError::Poisoned`].
     #[inline]
     pub fn try_pop(&mut self, buf: &mut [u8]) -> Result<usize, PopError> {
-        let (slot, len) = match self.peek(self.head) {
+        let (slot, len) = match self.front() {
             Err(PopError::Empty) => return Err(self.empty()),
             other => other?,
         };
@@ -163,7 +286,7 @@ impl Consumer {
     /// # Errors
     /// As [`Consumer::try_pop`]; [`PopError::Size`] if the message has another
     /// length (it stays queued).
-    #[inline]
+    #[inline(always)]
     pub fn try_pop_value<T: Pod>(&mut self) -> Result<T, PopError> {
         let mut value = T::zeroed();
         let len = self.pop_exact(bytemuck::bytes_of_mut(&mut value))?;
@@ -171,9 +294,9 @@ impl Consumer {
         Ok(value)
     }
 
-    #[inline]
+    #[inline(always)]
     fn pop_exact(&mut self, buf: &mut [u8]) -> Result<usize, PopError> {
-        let (slot, len) = match self.peek(self.head) {
+        let (slot, len) = match self.front() {
             Err(PopError::Empty) => return Err(self.empty()),
             other => other?,
         };

@@ -26,6 +26,41 @@
 //! to `[cached_head, tail]`; each shared word is loaded once into a local; the
 //! length word is bounds-checked against the locally validated slot size; slot
 //! indices are masked. See `docs/guarantees.md`.
+//!
+//! # Pacing: latency first, or B-Queue batching for streams
+//! By default ([`Pacing::Latency`]) the consumer looks at the slot of its
+//! own position on every call, so a lone message is taken as soon as its
+//! stamp is there. A consumer that keeps up with a streaming producer then
+//! reads each cache line while the producer is still writing the next slots
+//! of it: about two line transfers per message.
+//!
+//! [`Pacing::Throughput`] is the *self-adaptive backtracking* of B-Queue
+//! (Wang, Zhang, Tang, Hua, "B-Queue: Efficient and Practical Queuing for
+//! Fast Core-to-Core Communication", IJPP 41(1), 2013), adapted to stamps:
+//! - the consumer probes the stamp a *batch* of `d` positions ahead; if it is
+//!   full, the `d` positions up to it are known to be published (stamps are
+//!   stored in position order with Release) and are taken without probing
+//!   again, and `d` doubles (up to [`stream_batch`]); if it is not, the call
+//!   reports `Empty` and halves `d`, so after at most `log2(batch)`
+//!   consecutive empty calls it looks at its own position again and a lone
+//!   message is delivered. While it trails, it reads only lines the producer
+//!   has finished, and its probes far ahead hit lines nobody is writing.
+//! - the producer, having found the ring full by its cached view, re-reads
+//!   the consumer's head and writes only if at least `w` slots are free
+//!   (`w` doubling on success, halving on each refusal down to 1), so it
+//!   refills the ring in whole batches behind the consumer instead of one
+//!   slot at a time in the line the consumer is reading.
+//!
+//! Every accepted slot is still validated (its stamp read once and checked
+//! for its position, its length bounds-checked): a probe only *predicts*,
+//! and a slot inside a predicted run that is not full poisons, since an
+//! honest producer cannot publish a later stamp before an earlier one.
+//! The trade: `try_pop`/`try_push` may report `Empty`/`Full` a few calls in a
+//! row while a few messages (slots) are there. Both are "soft" only while
+//! the adaptive distance is above 1; [`Consumer::exact`] and
+//! [`Producer::exact`] set it to 1, so the next call is exact. The waiting
+//! loop ([`crate::wait`]) calls them before it concludes anything from an
+//! empty/full result (before parking and before the disconnection retry).
 
 mod consumer;
 mod error;
@@ -35,9 +70,62 @@ pub use consumer::Consumer;
 pub use error::{PopError, PushError, Violation};
 pub use producer::Producer;
 
-use crate::layout::{offset, EndpointState};
+use crate::layout::{offset, EndpointState, Geometry};
 use crate::region::Region;
 use crate::sync::{Index, Ordering};
+
+/// How an endpoint trades latency for throughput (see the module docs).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Pacing {
+    /// Every call is exact: `Empty`/`Full` mean empty/full at that moment,
+    /// and a lone message is taken by the first call after it is published.
+    #[default]
+    Latency,
+    /// B-Queue adaptive batching: the consumer trails the producer by whole
+    /// batches under load, the producer refills in batches; `Empty`/`Full`
+    /// may be reported a few calls in a row (at most `log2(`[`stream_batch`]`)`)
+    /// while fewer than a batch of messages (free slots) are there.
+    Throughput,
+}
+
+/// Bytes of slots one adaptive batch of [`Pacing::Throughput`] spans at
+/// most (64 lines): enough to keep the two ends on different lines; larger
+/// batches only make the ends wait for each other in bigger bursts.
+pub const STREAM_BATCH_BYTES: usize = 4096;
+
+/// The largest adaptive batch of [`Pacing::Throughput`] for a ring of
+/// `geometry`: half the ring, at most 64 slots and at most
+/// [`STREAM_BATCH_BYTES`] of slots (so 64 for `u64` messages, 56 for 64 B,
+/// 3 for 1 KiB, 1 — no batching — from 2 KiB on), at least 1.
+///
+/// ```
+/// use shmq_core::layout::{Geometry, QueueKind};
+/// use shmq_core::spsc::stream_batch;
+/// let g = |capacity, slot| Geometry::new(QueueKind::Spsc, capacity, slot).unwrap();
+/// assert_eq!(stream_batch(&g(4096, 8)), 64);
+/// assert_eq!(stream_batch(&g(4096, 64)), 56);
+/// assert_eq!(stream_batch(&g(4096, 1024)), 3);
+/// assert_eq!(stream_batch(&g(256, 16384)), 1);
+/// assert_eq!(stream_batch(&g(4, 8)), 2);
+/// ```
+#[inline]
+pub const fn stream_batch(geometry: &Geometry) -> Index {
+    let half = (geometry.capacity() / 2) as usize;
+    let by_bytes = STREAM_BATCH_BYTES / geometry.stride();
+    let mut b = 64;
+    if half < b {
+        b = half;
+    }
+    if by_bytes < b {
+        b = by_bytes;
+    }
+    if b == 0 {
+        1
+    } else {
+        b as Index
+    }
+}
 
 /// Stamp of a slot that holds the message at position `pos`.
 #[inline]

@@ -1,6 +1,8 @@
 //! The writing end of the SPSC ring.
 
-use super::{bump, empty_stamp, full_stamp, record_poison, PushError, Violation};
+use super::{
+    bump, empty_stamp, full_stamp, record_poison, stream_batch, Pacing, PushError, Violation,
+};
 use crate::layout::{offset, EndpointState};
 use crate::region::Region;
 use crate::sync::{Index, Ordering};
@@ -19,6 +21,12 @@ pub struct Producer {
     tail: Index,
     /// Last validated consumer head, in `[previous cached_head, tail]`.
     cached_head: Index,
+    /// Adaptive batch of free slots a single push waits for once its cached
+    /// view is full, `1..=max_batch` (always 1 for [`Pacing::Latency`]).
+    batch: Index,
+    /// 1, or [`stream_batch`] for [`Pacing::Throughput`].
+    max_batch: Index,
+    pacing: Pacing,
     capacity: Index,
     mask: usize,
     slot_size: usize,
@@ -87,6 +95,9 @@ impl Producer {
             region,
             tail,
             cached_head: head,
+            batch: 1,
+            max_batch: 1,
+            pacing: Pacing::Latency,
             capacity,
             mask,
             slot_size,
@@ -114,6 +125,45 @@ impl Producer {
         self.poisoned
     }
 
+    /// How this producer paces itself (default [`Pacing::Latency`]).
+    pub fn pacing(&self) -> Pacing {
+        self.pacing
+    }
+
+    /// Sets how this producer paces itself (see the [module docs](super)):
+    /// with [`Pacing::Throughput`], a push that finds its cached view full
+    /// waits (reports `Full`) until a batch of slots is free, the batch
+    /// adapting between 1 and [`stream_batch`]. Private to this endpoint.
+    ///
+    /// ```
+    /// # use shmq_core::{layout::{Geometry, QueueKind}, testing::HeapRegion, spsc::{Consumer, Pacing, Producer, PushError}};
+    /// let heap = HeapRegion::new(Geometry::new(QueueKind::Spsc, 8, 8).unwrap());
+    /// // SAFETY: one producer and one consumer of this region (this test's).
+    /// let (mut tx, mut rx) = unsafe { (Producer::attach(heap.region()).unwrap(), Consumer::attach(heap.region()).unwrap()) };
+    /// tx.set_pacing(Pacing::Throughput);
+    /// for i in 0..8u64 { tx.try_push_value(&i).unwrap(); }
+    /// assert_eq!(rx.try_pop_value::<u64>(), Ok(0));
+    /// // One slot is free; exact() makes the next push take it at once.
+    /// tx.exact();
+    /// assert_eq!(tx.try_push_value(&8u64), Ok(()));
+    /// ```
+    pub fn set_pacing(&mut self, pacing: Pacing) {
+        self.pacing = pacing;
+        self.max_batch = match pacing {
+            Pacing::Latency => 1,
+            Pacing::Throughput => stream_batch(self.region.geometry()),
+        };
+        self.batch = self.batch.min(self.max_batch);
+    }
+
+    /// Makes the next push exact: `Full` then means no slot was free. The
+    /// waiting loop calls it before parking and before the disconnection
+    /// check's retry.
+    #[inline]
+    pub fn exact(&mut self) {
+        self.batch = 1;
+    }
+
     /// Free slots, re-reading the consumer's head only if fewer than `want`
     /// are known to be free.
     #[inline]
@@ -126,6 +176,39 @@ impl Producer {
             return Ok(known);
         }
         self.refresh_head()
+    }
+
+    /// Free slots for one push: as [`Producer::free`], but once the cached
+    /// view is full, a fresh head counts only if it frees at least `batch`
+    /// slots (B-Queue's producer side; `batch` is 1 with [`Pacing::Latency`]).
+    #[inline]
+    fn free_one(&mut self) -> Result<Index, PushError> {
+        if let Some(v) = self.poisoned {
+            return Err(PushError::Poisoned(v));
+        }
+        let known = self.capacity - self.tail.wrapping_sub(self.cached_head);
+        if known >= 1 {
+            return Ok(known);
+        }
+        self.refill()
+    }
+
+    /// The slow path of [`Producer::free_one`].
+    #[inline(never)]
+    fn refill(&mut self) -> Result<Index, PushError> {
+        let cached = self.cached_head;
+        let free = self.refresh_head()?;
+        if free >= self.batch {
+            self.batch = (self.batch * 2).min(self.max_batch);
+            Ok(free)
+        } else {
+            // Too few: forget the fresh head (validated, so the next check
+            // re-reads it and clamps against the same lower bound) and ask
+            // for half as many next time.
+            self.cached_head = cached;
+            self.batch = (self.batch / 2).max(1);
+            Ok(0)
+        }
     }
 
     /// Re-reads the consumer's head (the slow path of `free`).
@@ -193,7 +276,7 @@ impl Producer {
                 max: self.slot_size,
             });
         }
-        if self.free(1)? == 0 {
+        if self.free_one()? == 0 {
             return Err(self.full());
         }
         let pos = self.tail;

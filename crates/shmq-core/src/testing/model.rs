@@ -3,7 +3,7 @@
 
 use super::HeapRegion;
 use crate::layout::{EndpointState, Geometry, QueueKind};
-use crate::spsc::{Consumer, PopError, Producer, PushError, Stats};
+use crate::spsc::{stream_batch, Consumer, Pacing, PopError, Producer, PushError, Stats};
 use crate::sync::Index;
 use bytemuck::{Pod, Zeroable};
 use std::collections::VecDeque;
@@ -86,6 +86,18 @@ pub enum Op {
     ReattachProducer,
     /// Drop the consumer and attach a new one to the same region.
     ReattachConsumer,
+    /// `set_pacing` on the producer (`producer`) or the consumer.
+    Pace {
+        /// Which end.
+        producer: bool,
+        /// `Pacing::Throughput` if true, else `Pacing::Latency`.
+        throughput: bool,
+    },
+    /// `exact()` on the producer (`producer`) or the consumer.
+    Exact {
+        /// Which end.
+        producer: bool,
+    },
 }
 
 impl Op {
@@ -104,7 +116,7 @@ impl Op {
         };
         let small = |b: u8| b as usize % (Self::MAX_DECODED + 1);
         let width = |b: u8| Width::ALL[b as usize % Width::ALL.len()];
-        Some(match tag % 8 {
+        Some(match tag % 10 {
             0 => Op::Push {
                 len: small(next()),
                 seed: next(),
@@ -127,7 +139,17 @@ impl Op {
                 count: small(next()),
             },
             6 => Op::ReattachProducer,
-            _ => Op::ReattachConsumer,
+            7 => Op::ReattachConsumer,
+            8 => {
+                let b = next();
+                Op::Pace {
+                    producer: b & 1 != 0,
+                    throughput: b & 2 != 0,
+                }
+            }
+            _ => Op::Exact {
+                producer: next() & 1 != 0,
+            },
         })
     }
 
@@ -202,6 +224,16 @@ pub struct ModelCheck {
     dequeued: Index,
     full: Index,
     empty: Index,
+    /// Mirror of the producer's pacing state: its cached head (as a count of
+    /// dequeued messages), adaptive batch and largest batch.
+    p_cached: Index,
+    p_batch: Index,
+    p_max: Index,
+    /// Mirror of the consumer's pacing state: messages of the probed run
+    /// still ahead, probe distance and largest distance.
+    c_known: Index,
+    c_probe: Index,
+    c_max: Index,
 }
 
 /// Compares two values, producing a description on difference.
@@ -240,6 +272,12 @@ impl ModelCheck {
             dequeued: 0,
             full: 0,
             empty: 0,
+            p_cached: 0,
+            p_batch: 1,
+            p_max: 1,
+            c_known: 0,
+            c_probe: 1,
+            c_max: 1,
         }
     }
 
@@ -273,7 +311,7 @@ impl ModelCheck {
                 len: msg.len(),
                 max: self.slot_size,
             })
-        } else if self.model.len() == self.capacity {
+        } else if !self.model_room() {
             self.full += 1;
             Err(PushError::Full)
         } else {
@@ -283,12 +321,50 @@ impl ModelCheck {
         }
     }
 
+    /// Whether a single push finds room, as the producer's pacing decides.
+    fn model_room(&mut self) -> bool {
+        let cap = self.capacity as Index;
+        if cap - self.enqueued.wrapping_sub(self.p_cached) >= 1 {
+            return true;
+        }
+        let free = cap - self.model.len() as Index;
+        if free >= self.p_batch {
+            self.p_batch = (self.p_batch * 2).min(self.p_max);
+            self.p_cached = self.dequeued;
+            true
+        } else {
+            self.p_batch = (self.p_batch / 2).max(1);
+            false
+        }
+    }
+
+    /// Whether a single pop may look at the front, as the consumer's pacing
+    /// decides (`false`: a soft or exact `Empty`).
+    fn model_front(&mut self) -> bool {
+        if self.c_known == 0 && self.c_probe > 1 {
+            if self.model.len() as Index >= self.c_probe {
+                self.c_known = self.c_probe;
+                self.c_probe = (self.c_probe * 2).min(self.c_max);
+                return true;
+            }
+            self.c_probe /= 2;
+            return false;
+        }
+        if self.c_known == 0 && !self.model.is_empty() && self.c_max > 1 {
+            self.c_probe = 2;
+        }
+        !self.model.is_empty()
+    }
+
     /// What the model says a pop into `buf` bytes (or exactly `buf` if
     /// `exact`) returns; on success removes and returns the message.
     fn model_pop(&mut self, buf: usize, exact: bool) -> Result<Vec<u8>, PopError> {
-        let Some(front) = self.model.front() else {
+        if !self.model_front() {
             self.empty += 1;
             return Err(PopError::Empty);
+        }
+        let Some(front) = self.model.front() else {
+            unreachable!("model_front found a message");
         };
         if front.len() > buf || (exact && front.len() != buf) {
             return Err(PopError::Size {
@@ -297,6 +373,7 @@ impl ModelCheck {
             });
         }
         self.dequeued += 1;
+        self.c_known = self.c_known.saturating_sub(1);
         Ok(self.model.pop_front().expect("front exists"))
     }
 
@@ -345,6 +422,11 @@ impl ModelCheck {
                 let model = if width.bytes() > self.slot_size {
                     Err(PushError::TooLarge { len: width.bytes(), max: self.slot_size })
                 } else {
+                    let want = count.min(self.capacity) as Index;
+                    let cap = self.capacity as Index;
+                    if cap - self.enqueued.wrapping_sub(self.p_cached) < want {
+                        self.p_cached = self.dequeued;
+                    }
                     let n = count.min(self.capacity - self.model.len());
                     if n == 0 && count > 0 {
                         self.full += 1;
@@ -382,6 +464,7 @@ impl ModelCheck {
                                 taken.push(self.model.pop_front().expect("front exists"));
                             }
                             self.dequeued += taken.len() as Index;
+                            self.c_known = self.c_known.saturating_sub(taken.len() as Index);
                             Ok(taken)
                         }
                     }
@@ -405,6 +488,7 @@ impl ModelCheck {
                 let p = unsafe { Producer::attach(self.heap.region()) };
                 check_eq!(op, "attach", p.as_ref().err(), None);
                 self.producer = p.ok();
+                (self.p_cached, self.p_batch, self.p_max) = (self.dequeued, 1, 1);
                 let state = self.rx().producer_state();
                 check_eq!(
                     op,
@@ -426,6 +510,7 @@ impl ModelCheck {
                 let c = unsafe { Consumer::attach(self.heap.region()) };
                 check_eq!(op, "attach", c.as_ref().err(), None);
                 self.consumer = c.ok();
+                (self.c_known, self.c_probe, self.c_max) = (0, 1, 1);
                 let state = self.tx().consumer_state();
                 check_eq!(
                     op,
@@ -433,6 +518,41 @@ impl ModelCheck {
                     state,
                     EndpointState::Attached
                 );
+            }
+            Op::Pace {
+                producer,
+                throughput,
+            } => {
+                let pacing = if throughput {
+                    Pacing::Throughput
+                } else {
+                    Pacing::Latency
+                };
+                let max = if throughput {
+                    stream_batch(self.heap.region().geometry())
+                } else {
+                    1
+                };
+                if producer {
+                    self.tx().set_pacing(pacing);
+                    self.p_max = max;
+                    self.p_batch = self.p_batch.min(max);
+                    check_eq!(op, "pacing", self.tx().pacing(), pacing);
+                } else {
+                    self.rx().set_pacing(pacing);
+                    self.c_max = max;
+                    self.c_probe = self.c_probe.min(max);
+                    check_eq!(op, "pacing", self.rx().pacing(), pacing);
+                }
+            }
+            Op::Exact { producer } => {
+                if producer {
+                    self.tx().exact();
+                    self.p_batch = 1;
+                } else {
+                    self.rx().exact();
+                    self.c_probe = 1;
+                }
             }
         }
         self.check_stats(op)
@@ -454,6 +574,7 @@ impl ModelCheck {
     /// A description of the first difference.
     pub fn drain(&mut self) -> Result<(), String> {
         loop {
+            self.apply(&Op::Exact { producer: false })?;
             let done = self.model.is_empty();
             self.apply(&Op::Pop {
                 buf: self.slot_size,

@@ -240,7 +240,7 @@ impl Line {
 
     /// Publisher: call after every publication (stamp or head store). Wakes
     /// the other side if it is registered; otherwise a barrier and one load.
-    #[inline]
+    #[inline(always)]
     pub fn notify<P: Park>(&self, region: &Region, park: &P) {
         if !park.can_wake() {
             // Nobody can be woken early on this platform: sleepers poll.

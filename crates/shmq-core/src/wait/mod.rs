@@ -7,7 +7,7 @@
 //! registered sleeper makes no system call and no read-modify-write.
 //!
 //! # Words (in the wait line, see `docs/layout.md`)
-//! Each direction ([`Line::DATA`]: consumer waits for data; [`Line::ROOM`]:
+//! Each direction (`Line::DATA`: consumer waits for data; `Line::ROOM`:
 //! producer waits for room) has
 //! - `waiting` (written by the sleeper): `WAITING | seq` while it is
 //!   registered to sleep on futex value `seq`, 0 otherwise;
@@ -63,14 +63,14 @@
 //! `waiting` costs the publisher an extra wake call (at most one per change
 //! of its own `seq`); a forged `seq` (any bit, the futex is given the word
 //! as loaded) makes at most the current `futex_wait` return early, and a
-//! peer that keeps rewriting it gets [`QUICK_TURNS`] quick turns, then plain
-//! timed sleeps without registration or heavy barrier ([`Turns`]), so it
+//! peer that keeps rewriting it gets `QUICK_TURNS` quick turns, then plain
+//! timed sleeps without registration or heavy barrier (`Turns`), so it
 //! cannot make us issue `membarrier` in a loop; a forged `mode`
 //! can make a publisher skip its full fence, so a wake can be missed, which
 //! costs a sleeper at most one sleep slice (every sleep has a timeout).
 //! Nothing read here sizes a loop or an access.
 //!
-//! # Several sleepers (MPMC: [`Line::MPMC_DATA`], [`Line::MPMC_ROOM`])
+//! # Several sleepers (MPMC: `Line::MPMC_DATA`, `Line::MPMC_ROOM`)
 //! `waiting` is shared: sleepers write `WAITING | seq` with a CAS (never over
 //! a newer `seq`) and never clear it; the publisher that answers moves `seq`
 //! on with a CAS, clears `waiting` with a CAS from the value it read, and
@@ -156,10 +156,10 @@ pub trait Park {
     /// Sleeps while `word == expected`, for at most `timeout`.
     fn wait(&self, word: &FutexWord, expected: u32, timeout: Duration) -> Woken;
     /// Sleeps for about `timeout`, on no word (the fallback of a sleeper
-    /// whose futex keeps returning at once, see [`Turns`]).
+    /// whose futex keeps returning at once, see `Turns`).
     fn pause(&self, timeout: Duration);
     /// Whether [`Park::wake`] can wake a [`Park::wait`]; when false,
-    /// [`Line::notify`] costs nothing.
+    /// a publication (`Line::notify`) costs nothing.
     #[inline(always)]
     fn can_wake(&self) -> bool {
         true

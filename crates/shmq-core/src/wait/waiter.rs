@@ -14,7 +14,9 @@ use crate::region::Region;
 use crate::spsc::{PopError, PushError};
 use core::time::Duration;
 
-/// Consecutive failed polls of [`try_once`] between two liveness checks.
+/// Failed polls of [`try_once`] per liveness check: the check runs when the
+/// endpoint's count of failed polls reaches a multiple of it, so at most once
+/// per this many failures and at least once in this many consecutive ones.
 pub const LIVENESS_POLLS: u32 = 64;
 /// Waiting time of [`wait`] between two liveness checks.
 pub const LIVENESS_INTERVAL: Duration = Duration::from_millis(1);
@@ -164,19 +166,29 @@ pub trait Endpoint {
     fn region(&self) -> &Region;
     /// This endpoint's parking primitive.
     fn park(&self) -> &Self::Park;
-    /// Consecutive failed polls of [`try_once`] (private to the endpoint).
+    /// Failed polls of [`try_once`], wrapping (private to the endpoint; not
+    /// reset on success, which would cost a store per message: a multiple of
+    /// [`LIVENESS_POLLS`] still comes within that many consecutive failures).
     fn polls(&mut self) -> &mut u32;
     /// How [`wait`] waits.
     fn mode(&self) -> WaitMode;
     /// Whether the peer(s) are gone; `due`: whether an expensive check (a
     /// system call) is allowed now. Must return within a bound of its own.
     fn peer_gone(&self, due: bool) -> bool;
+    /// Makes the core end's next operation exact (its "no progress" then
+    /// means no progress was possible: see `spsc::Pacing`). Called before
+    /// the retry after the peers are found gone, before the re-check that
+    /// precedes parking, and for the last attempt at the deadline. By
+    /// default nothing (ends whose operations are always exact).
+    #[inline]
+    fn exact(&mut self) {}
 }
 
 /// When a failed poll may run the expensive liveness check.
 #[derive(Clone, Copy)]
 enum Check {
-    /// Every [`LIVENESS_POLLS`]th consecutive failure.
+    /// Every [`LIVENESS_POLLS`]th failure (at least once in that many
+    /// consecutive ones).
     Polls,
     /// Now (an interval elapsed, the deadline expired, or a wake came).
     Now,
@@ -185,14 +197,15 @@ enum Check {
 }
 
 /// Runs `op` once, and on "no progress" applies the disconnection rule:
-/// every [`LIVENESS_POLLS`]th consecutive failure asks whether the peers
+/// every [`LIVENESS_POLLS`]th failure (so at least once in that many
+/// consecutive ones) asks whether the peers
 /// are gone and, if so, retries once (progress they made just before
 /// leaving is visible then) and reports [`Failure::Gone`].
 ///
 /// # Errors
 /// [`Failure::Stalled`], [`Failure::Gone`], or [`Failure::Failed`] with the
 /// operation's own error.
-#[inline]
+#[inline(always)]
 pub fn try_once<E: Endpoint, R>(
     end: &mut E,
     op: impl FnMut(&mut E::Core) -> Result<R, E::Error>,
@@ -200,17 +213,28 @@ pub fn try_once<E: Endpoint, R>(
     attempt(end, Check::Polls, op)
 }
 
-#[inline]
+#[inline(always)]
 fn attempt<E: Endpoint, R>(
     end: &mut E,
     check: Check,
     mut op: impl FnMut(&mut E::Core) -> Result<R, E::Error>,
 ) -> Result<R, Failure<E::Error>> {
     match op(end.core()) {
-        Ok(r) => return Ok(progress(end, r)),
-        Err(e) if e.is_stalled() => {}
-        Err(e) => return Err(Failure::Failed(e)),
+        Ok(r) => Ok(progress(end, r)),
+        Err(e) if e.is_stalled() => stalled(end, check, op),
+        Err(e) => Err(Failure::Failed(e)),
     }
+}
+
+/// The "no progress" half of [`attempt`], out of line so that the
+/// operation's hot call site is the only one the compiler sees inline.
+#[cold]
+#[inline(never)]
+fn stalled<E: Endpoint, R>(
+    end: &mut E,
+    check: Check,
+    mut op: impl FnMut(&mut E::Core) -> Result<R, E::Error>,
+) -> Result<R, Failure<E::Error>> {
     let polls = end.polls();
     *polls = polls.wrapping_add(1);
     let due = match check {
@@ -222,7 +246,9 @@ fn attempt<E: Endpoint, R>(
         return Err(Failure::Stalled);
     }
     // The peer is gone; it may have made progress just before (see each
-    // endpoint's `peer_gone` for why that progress is visible now).
+    // endpoint's `peer_gone` for why that progress is visible now). The
+    // retry is exact, so "gone" is reported only when nothing is left.
+    end.exact();
     match op(end.core()) {
         Ok(r) => Ok(progress(end, r)),
         Err(e) if e.is_stalled() => Err(Failure::Gone),
@@ -230,11 +256,10 @@ fn attempt<E: Endpoint, R>(
     }
 }
 
-/// After a successful operation: reset the failure count, wake the peers
-/// if one is parked (a barrier and one load otherwise).
-#[inline]
+/// After a successful operation: wake the peers if one is parked (a
+/// barrier and one load otherwise).
+#[inline(always)]
 fn progress<E: Endpoint, R>(end: &mut E, r: R) -> R {
-    *end.polls() = 0;
     E::LINES.notify.notify(end.region(), end.park());
     r
 }
@@ -266,6 +291,10 @@ pub fn wait<E: Endpoint, R>(
     let mut w = Clock::new(end.park().now(), timeout);
     loop {
         let (expired, due) = w.tick(end.park().now());
+        if expired {
+            // The last attempt decides the result: exact.
+            end.exact();
+        }
         let check = if due { Check::Now } else { Check::Skip };
         match attempt(end, check, &mut op) {
             Err(Failure::Stalled) if !expired => {}
@@ -280,6 +309,8 @@ pub fn wait<E: Endpoint, R>(
         let region = end.region().clone();
         let line = E::LINES.park;
         let registration = line.register(&region, end.park(), &w.turns);
+        // Sleep only if the operation is exactly stalled.
+        end.exact();
         match attempt(end, Check::Skip, &mut op) {
             Err(Failure::Stalled) => {}
             other => {

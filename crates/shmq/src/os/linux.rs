@@ -439,3 +439,50 @@ pub(crate) fn is_locked_by_other(fd: impl AsFd, byte: usize) -> io::Result<bool>
     fcntl_lock(fd, libc::F_OFD_GETLK, &mut fl)?;
     Ok(fl.l_type != libc::F_UNLCK as libc::c_short)
 }
+
+/// What [`open_inspect`] and [`identity`] report of a file.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Identity {
+    pub(crate) dev: u64,
+    pub(crate) ino: u64,
+    pub(crate) size: u64,
+}
+
+/// Opens `/dev/shm/<name>` for inspection (`shmq ls/stat/gc`) without ever
+/// blocking or following a link: `lstat` first (a device, FIFO or socket is
+/// never opened, not even `O_NONBLOCK`), then `O_NONBLOCK | O_NOFOLLOW`, then
+/// `fstat` of what was opened (the name may have been replaced meanwhile).
+/// `Ok(None)`: not a regular file.
+pub(crate) fn open_inspect(name: &str, write: bool) -> io::Result<Option<(OwnedFd, Identity)>> {
+    use rustix::fs::{AtFlags, FileType, Mode, OFlags, CWD};
+    let path = path(name);
+    let st = rustix::fs::statat(CWD, &path, AtFlags::SYMLINK_NOFOLLOW)?;
+    if FileType::from_raw_mode(st.st_mode) != FileType::RegularFile {
+        return Ok(None);
+    }
+    let access = if write { OFlags::RDWR } else { OFlags::RDONLY };
+    let flags = access | OFlags::NONBLOCK | OFlags::NOFOLLOW | OFlags::CLOEXEC | OFlags::NOCTTY;
+    let fd = rustix::fs::open(&path, flags, Mode::empty())?;
+    let st = rustix::fs::fstat(&fd)?;
+    if FileType::from_raw_mode(st.st_mode) != FileType::RegularFile {
+        return Ok(None);
+    }
+    let id = Identity {
+        dev: st.st_dev,
+        ino: st.st_ino,
+        size: u64::try_from(st.st_size).unwrap_or(0),
+    };
+    Ok(Some((fd, id)))
+}
+
+/// The identity of the file the name `/dev/shm/<name>` points to now
+/// (`lstat`: a link is not followed).
+pub(crate) fn identity(name: &str) -> io::Result<Identity> {
+    use rustix::fs::{AtFlags, CWD};
+    let st = rustix::fs::statat(CWD, path(name), AtFlags::SYMLINK_NOFOLLOW)?;
+    Ok(Identity {
+        dev: st.st_dev,
+        ino: st.st_ino,
+        size: u64::try_from(st.st_size).unwrap_or(0),
+    })
+}
