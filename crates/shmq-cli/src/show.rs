@@ -12,6 +12,7 @@ fn kind_name(kind: QueueKind) -> &'static str {
     match kind {
         QueueKind::Spsc => "spsc",
         QueueKind::Mpmc => "mpmc",
+        QueueKind::Bytes => "bytes",
         _ => "unknown",
     }
 }

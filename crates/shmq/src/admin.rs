@@ -431,7 +431,12 @@ pub fn inspect(name: &str) -> Result<RegionInfo, InspectError> {
     let locked = |byte| os::is_locked_by_other(&r.file, byte);
     let kind = g.kind();
     let mpmc = kind == QueueKind::Mpmc;
-    let (enqueued, dequeued) = (cell(offset::TAIL), cell(offset::HEAD));
+    // Byte rings count bytes in TAIL/HEAD and messages in cells of their own.
+    let (enqueued, dequeued) = if kind == QueueKind::Bytes {
+        (cell(offset::MESSAGES_SENT), cell(offset::MESSAGES_RECEIVED))
+    } else {
+        (cell(offset::TAIL), cell(offset::HEAD))
+    };
     let mut counters = Counters {
         enqueued,
         dequeued,
