@@ -47,14 +47,14 @@ loom() {
     # Separate target dir: --cfg loom rebuilds every dependency.
     # Preemption bound 2: see crates/shmq-core/tests/loom_spsc.rs.
     RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=2 CARGO_TARGET_DIR=target/loom \
-        cargo test -p shmq-core --features testing --release --test loom_spsc --test loom_wait --test loom_bytes
+        cargo test -p shmq-core --features __testing --release --test loom_spsc --test loom_wait --test loom_bytes
     # MPMC models (3 threads, 2 slots): bound 2, see crates/shmq-core/tests/loom_mpmc.rs.
     RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=2 CARGO_TARGET_DIR=target/loom \
-        cargo test -p shmq-core --features testing --release --test loom_mpmc
+        cargo test -p shmq-core --features __testing --release --test loom_mpmc
 }
 
 miri() {
-    cargo +"$NIGHTLY" miri test -p shmq-core --features testing
+    cargo +"$NIGHTLY" miri test -p shmq-core --features __testing
 }
 
 fuzz() {
@@ -117,7 +117,7 @@ step "fmt" cargo fmt --all -- --check
 step "clippy" cargo clippy --workspace --all-targets -- -D warnings
 step "docs (-D warnings)" env RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps
 step "test" cargo test --workspace
-step "mpmc crash points" cargo test -p shmq --release --features crash-points --test processes_mpmc --test endpoint_api
+step "mpmc crash points" cargo test -p shmq --release --features __crash-points --test processes_mpmc --test endpoint_api
 step "benches compile" benches
 step "loom" loom
 step "miri (shmq-core)" miri

@@ -41,7 +41,7 @@
 #![no_std]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
-#[cfg(any(loom, feature = "testing"))]
+#[cfg(any(loom, feature = "__testing"))]
 extern crate std;
 
 pub mod bytes;
@@ -51,7 +51,8 @@ pub mod mpmc;
 pub mod region;
 pub mod spsc;
 mod sync;
-#[cfg(any(loom, feature = "testing"))]
+#[cfg(any(loom, feature = "__testing"))]
+#[doc(hidden)]
 pub mod testing;
 pub mod wait;
 

@@ -12,7 +12,7 @@ use crate::sync::{AtomicIndex, AtomicU32};
 
 #[cfg(loom)]
 pub use heap::Region;
-#[cfg(all(not(loom), feature = "testing"))]
+#[cfg(all(not(loom), feature = "__testing"))]
 pub(crate) use raw::KeepAlive;
 #[cfg(not(loom))]
 pub use raw::Region;
@@ -34,19 +34,19 @@ mod raw {
         base: NonNull<u8>,
         geometry: Geometry,
         /// Owner of heap-backed test regions, kept alive by every handle.
-        #[cfg(feature = "testing")]
+        #[cfg(feature = "__testing")]
         keep_alive: Option<KeepAlive>,
     }
 
     /// Keeps a heap allocation alive for as long as a handle exists (testing).
-    #[cfg(feature = "testing")]
+    #[cfg(feature = "__testing")]
     #[derive(Clone)]
     pub(crate) struct KeepAlive(
         // Never read: holding it is the point.
         #[allow(dead_code)] pub(crate) std::sync::Arc<dyn core::any::Any + Send + Sync>,
     );
 
-    #[cfg(feature = "testing")]
+    #[cfg(feature = "__testing")]
     impl core::fmt::Debug for KeepAlive {
         fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
             f.write_str("KeepAlive")
@@ -85,13 +85,13 @@ mod raw {
             Region {
                 base,
                 geometry,
-                #[cfg(feature = "testing")]
+                #[cfg(feature = "__testing")]
                 keep_alive: None,
             }
         }
 
         /// This handle, also keeping `owner` alive while it or a clone lives.
-        #[cfg(feature = "testing")]
+        #[cfg(feature = "__testing")]
         pub(crate) fn keeping(mut self, owner: KeepAlive) -> Self {
             self.keep_alive = Some(owner);
             self

@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=2 \
-//!     cargo test -p shmq-core --features testing --release --test loom_bytes
+//!     cargo test -p shmq-core --features __testing --release --test loom_bytes
 //! ```
 //!
 //! Preemption bound 2, as for the slot ring (`loom_spsc.rs`): a missing

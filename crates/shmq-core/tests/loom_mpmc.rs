@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=2 CARGO_TARGET_DIR=target/loom \
-//!     cargo test -p shmq-core --features testing --release --test loom_mpmc
+//!     cargo test -p shmq-core --features __testing --release --test loom_mpmc
 //! ```
 //!
 //! Preemption bound 2 (also set in each model): the races in a Vyukov ring

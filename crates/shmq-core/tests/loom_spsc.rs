@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=2 \
-//!     cargo test -p shmq-core --features testing --release --test loom_spsc
+//!     cargo test -p shmq-core --features __testing --release --test loom_spsc
 //! ```
 //!
 //! Preemption bound: 2 (set in each model as well, so the bound holds without

@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=2 \
-//!     cargo test -p shmq-core --features testing --release --test loom_wait
+//!     cargo test -p shmq-core --features __testing --release --test loom_wait
 //! ```
 //!
 //! The models drive the waiting loop that ships, `shmq_core::wait::wait`

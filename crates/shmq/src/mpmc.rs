@@ -64,7 +64,7 @@ use crate::error::Error;
 use crate::kind::{self, private::Sealed, Kind};
 use crate::region::{Lock, Mapping};
 use shmq_core::layout::{Geometry, LayoutError, QueueKind};
-#[cfg(feature = "crash-points")]
+#[cfg(feature = "__crash-points")]
 use shmq_core::mpmc::Step;
 use shmq_core::mpmc::{AttachError, Consumer, Peers, Producer};
 use shmq_core::region::Region;
@@ -183,9 +183,9 @@ impl Kind for Mpmc {
 #[derive(Debug)]
 pub struct Liveness {
     mapping: Arc<Mapping>,
-    #[cfg(feature = "crash-points")]
+    #[cfg(feature = "__crash-points")]
     crash: Option<(Step, u64)>,
-    #[cfg(feature = "crash-points")]
+    #[cfg(feature = "__crash-points")]
     done: std::sync::atomic::AtomicU64,
 }
 
@@ -193,9 +193,9 @@ impl Liveness {
     fn new(mapping: Arc<Mapping>) -> Self {
         Liveness {
             mapping,
-            #[cfg(feature = "crash-points")]
+            #[cfg(feature = "__crash-points")]
             crash: crash_plan(),
-            #[cfg(feature = "crash-points")]
+            #[cfg(feature = "__crash-points")]
             done: std::sync::atomic::AtomicU64::new(0),
         }
     }
@@ -205,7 +205,7 @@ impl Liveness {
     }
 }
 
-#[cfg(feature = "crash-points")]
+#[cfg(feature = "__crash-points")]
 fn crash_plan() -> Option<(Step, u64)> {
     let step = match std::env::var("SHMQ_CRASH").ok()?.as_str() {
         "recorded" => Step::Recorded,
@@ -244,7 +244,7 @@ unsafe impl Peers for Liveness {
         std::thread::yield_now();
     }
 
-    #[cfg(feature = "crash-points")]
+    #[cfg(feature = "__crash-points")]
     fn halt(&self, step: Step) -> bool {
         use std::sync::atomic::Ordering::Relaxed;
         if let Some((at, after)) = self.crash {

@@ -3,14 +3,14 @@
 //! Children re-execute this test binary (`SHMQ_TEST_ROLE` names their part).
 //! Parent halves take a global lock so the heavy tests run one at a time (two
 //! cores). Every wait is bounded; children are killed if a parent half fails.
-//! The crash-point cases need `--features crash-points` (the children abort
+//! The crash-point cases need `--features __crash-points` (the children abort
 //! themselves at a step of an operation).
 
 mod common;
 
 use common::{env_u64, role, serial, spawn, unique_name, ChildProc, Rng, CALL, NAME_ENV};
 use shmq::mpmc::{Config, Queue};
-#[cfg(feature = "crash-points")]
+#[cfg(feature = "__crash-points")]
 use shmq::SendTimeoutError;
 use shmq::{RecvTimeoutError, TrySendError};
 use std::collections::HashSet;
@@ -356,7 +356,7 @@ fn random_sigkills_lose_only_what_the_counters_say() {
 /// Producer victim aborts at `step` of its 101st send; the survivor producer
 /// and the parent (consumer) finish; the victim's first 100 (101 if it died
 /// after publishing) messages and all the survivor's arrive exactly once.
-#[cfg(feature = "crash-points")]
+#[cfg(feature = "__crash-points")]
 fn producer_crash(test: &str, step: &str) {
     let _serial = serial();
     let name = unique_name("mpmc-pcrash");
@@ -424,7 +424,7 @@ fn producer_crash(test: &str, step: &str) {
 /// (producer, 2000 messages through 16 slots, so it laps the victim's slot)
 /// and the survivor consumer finish; exactly one message is missing, and the
 /// `lost` counter counts it unless the victim had released it.
-#[cfg(feature = "crash-points")]
+#[cfg(feature = "__crash-points")]
 fn consumer_crash(test: &str, step: &str) {
     let _serial = serial();
     let name = unique_name("mpmc-ccrash");
@@ -490,7 +490,7 @@ fn consumer_crash(test: &str, step: &str) {
 
 macro_rules! crash_tests {
     ($($name:ident: $f:ident($step:literal);)*) => {$(
-        #[cfg(feature = "crash-points")]
+        #[cfg(feature = "__crash-points")]
         #[test]
         fn $name() {
             if child_main() {
