@@ -62,17 +62,14 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-use crate::error::{Error, RecvTimeoutError, Role, SendTimeoutError, TryRecvError, TrySendError};
+use crate::error::{Error, RecvTimeoutError, SendTimeoutError, TryRecvError, TrySendError};
 use crate::kind::{private::Sealed, Kind};
-use crate::region::{Mapping, RoleGuard};
 use bytemuck::{NoUninit, Pod};
 use shmq_core::bytes::{Consumer, OutOfRange, Producer, Reservation, View};
-use shmq_core::layout::{EndpointState, Geometry, LayoutError, QueueKind};
+use shmq_core::layout::{Geometry, LayoutError, QueueKind};
 use shmq_core::region::Region;
-use shmq_core::wait::Lines;
 use std::fmt;
 use std::io;
-use std::sync::Arc;
 use std::time::Duration;
 
 pub use shmq_core::bytes::Stats;
@@ -174,38 +171,20 @@ pub fn remove(name: &str) -> Result<(), Error> {
     Queue::remove(name)
 }
 
+crate::kind::config_fields!(Config, capacity_bytes, max_message);
+
 impl Kind for Bytes {
     type Config = Config;
     type Stats = Stats;
 }
 
-/// Whether a peer whose state word reads `state` is gone (as for SPSC:
-/// the state word is a hint, the role lock the truth).
-fn peer_gone(state: EndpointState, due: bool, alive: impl FnOnce() -> bool) -> bool {
-    match state {
-        EndpointState::Never => false,
-        EndpointState::Closed => !alive(),
-        EndpointState::Attached | EndpointState::Invalid(_) => due && !alive(),
-    }
-}
-
 #[allow(private_interfaces)]
 impl Sealed for Bytes {
-    type Producer = Producer;
-    type Consumer = Consumer;
-    type Guard = RoleGuard;
+    crate::kind::role_locked_ends!(Producer, Consumer);
     const KIND: QueueKind = QueueKind::Bytes;
-    const SENDER_LINES: Lines = Lines::SPSC_SENDER;
-    const RECEIVER_LINES: Lines = Lines::SPSC_RECEIVER;
 
     fn geometry(c: &Config) -> Result<Geometry, LayoutError> {
         Geometry::new_bytes(c.capacity_bytes, c.max_message)
-    }
-    fn set_capacity(c: &mut Config, capacity: u32) {
-        c.capacity_bytes = capacity;
-    }
-    fn set_slot_size(c: &mut Config, slot_size: u32) {
-        c.max_message = slot_size;
     }
     fn stats(region: &Region) -> Stats {
         Stats::read(region)
@@ -214,38 +193,6 @@ impl Sealed for Bytes {
     fn len(region: &Region) -> usize {
         let s = Stats::read(region);
         crate::kind::queued(s.enqueued, s.dequeued, region.geometry().capacity() / 8)
-    }
-
-    fn attach_sender(mapping: &Arc<Mapping>) -> Result<(Producer, RoleGuard), Error> {
-        let guard = mapping.take_role(Role::Sender)?;
-        // SAFETY: the role guard taken just above makes this the only producer of the region (its lock, on a description of its own, excludes every other endpoint of any process), so no other producer uses these bytes concurrently.
-        let producer = unsafe { Producer::attach(guard.mapping().region()) }
-            .map_err(|v| Error::Violation(v.into()))?;
-        Ok((producer, guard))
-    }
-
-    fn attach_receiver(mapping: &Arc<Mapping>) -> Result<(Consumer, RoleGuard), Error> {
-        let guard = mapping.take_role(Role::Receiver)?;
-        // SAFETY: as for the sender: the receiver role lock taken just above excludes every other consumer.
-        let consumer = unsafe { Consumer::attach(guard.mapping().region()) }
-            .map_err(|v| Error::Violation(v.into()))?;
-        Ok((consumer, guard))
-    }
-
-    fn release(guard: &mut RoleGuard) {
-        guard.release();
-    }
-
-    fn alive(mapping: &Arc<Mapping>, sender: bool) -> bool {
-        mapping.role_alive(if sender { Role::Sender } else { Role::Receiver })
-    }
-
-    fn receivers_gone(core: &Producer, guard: &RoleGuard, due: bool) -> bool {
-        peer_gone(core.consumer_state(), due, || guard.peer_alive())
-    }
-
-    fn senders_gone(core: &Consumer, guard: &RoleGuard, due: bool) -> bool {
-        peer_gone(core.producer_state(), due, || guard.peer_alive())
     }
 }
 

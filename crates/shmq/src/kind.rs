@@ -22,7 +22,7 @@ use std::sync::Arc;
 pub trait Kind: private::Sealed + Debug + Send + Sync + Sized + 'static {
     /// The geometry of a new queue of this kind ([`crate::spsc::Config`],
     /// [`crate::mpmc::Config`]).
-    type Config: Clone + Copy + Debug + Default + PartialEq + Eq + Send + Sync;
+    type Config: Clone + Copy + Debug + Default + PartialEq + Eq + Send + Sync + private::Fields;
     /// A snapshot of the queue's counters ([`crate::spsc::Stats`],
     /// [`crate::mpmc::Stats`]).
     type Stats: Clone + Copy + Debug + PartialEq + Send + Sync;
@@ -30,6 +30,16 @@ pub trait Kind: private::Sealed + Debug + Send + Sync + Sized + 'static {
 
 pub(crate) mod private {
     use super::*;
+
+    /// The two geometry fields every configuration has (under its kind's
+    /// names), for [`Builder::capacity`](crate::Builder::capacity) and
+    /// [`Builder::slot_size`](crate::Builder::slot_size).
+    pub trait Fields {
+        /// The capacity field.
+        fn capacity_mut(&mut self) -> &mut u32;
+        /// The largest-message field.
+        fn slot_size_mut(&mut self) -> &mut u32;
+    }
 
     /// The crate-internal half of [`Kind`].
     #[allow(private_interfaces)]
@@ -49,14 +59,6 @@ pub(crate) mod private {
 
         /// The geometry of a new queue.
         fn geometry(config: &<Self as Kind>::Config) -> Result<Geometry, LayoutError>
-        where
-            Self: Kind;
-        /// Sets the capacity of a configuration.
-        fn set_capacity(config: &mut <Self as Kind>::Config, capacity: u32)
-        where
-            Self: Kind;
-        /// Sets the slot size of a configuration.
-        fn set_slot_size(config: &mut <Self as Kind>::Config, slot_size: u32)
         where
             Self: Kind;
         /// Reads the counters.
@@ -122,3 +124,102 @@ macro_rules! kind_aliases {
     };
 }
 pub(crate) use kind_aliases;
+
+/// Implements the private `Fields` of a configuration type.
+macro_rules! config_fields {
+    ($config:ty, $capacity:ident, $slot_size:ident) => {
+        impl $crate::kind::private::Fields for $config {
+            fn capacity_mut(&mut self) -> &mut u32 {
+                &mut self.$capacity
+            }
+            fn slot_size_mut(&mut self) -> &mut u32 {
+                &mut self.$slot_size
+            }
+        }
+    };
+}
+pub(crate) use config_fields;
+
+/// Whether a single-role peer whose state word reads `state` is gone.
+/// `due`: whether a lock check is allowed now; `alive`: performs it.
+///
+/// The state word is a hint, the lock is the truth: `Closed` may be stale (a
+/// new peer took the role, and its "attached" store or its first message is
+/// not visible to us yet), so it is confirmed with the lock, without rate
+/// limit (a clean close is rare and ends in `Disconnected` at once).
+pub(crate) fn peer_gone(
+    state: shmq_core::layout::EndpointState,
+    due: bool,
+    alive: impl FnOnce() -> bool,
+) -> bool {
+    use shmq_core::layout::EndpointState;
+    match state {
+        EndpointState::Never => false,
+        EndpointState::Closed => !alive(),
+        EndpointState::Attached | EndpointState::Invalid(_) => due && !alive(),
+    }
+}
+
+/// The `Sealed` items of a kind with one sender role and one receiver role
+/// (SPSC, bytes): role locks, the SPSC wait lines, and the state-word rule
+/// of [`peer_gone`]. `$producer`/`$consumer` have an unsafe
+/// `attach(Region) -> Result<Self, Violation>` whose contract is "the only
+/// producer/consumer of the region in this process", and
+/// `consumer_state()`/`producer_state()`.
+macro_rules! role_locked_ends {
+    ($producer:ty, $consumer:ty) => {
+        type Producer = $producer;
+        type Consumer = $consumer;
+        type Guard = $crate::region::RoleGuard;
+        const SENDER_LINES: shmq_core::wait::Lines = shmq_core::wait::Lines::SPSC_SENDER;
+        const RECEIVER_LINES: shmq_core::wait::Lines = shmq_core::wait::Lines::SPSC_RECEIVER;
+
+        fn attach_sender(
+            mapping: &std::sync::Arc<$crate::region::Mapping>,
+        ) -> Result<($producer, $crate::region::RoleGuard), $crate::Error> {
+            let guard = mapping.take_role($crate::Role::Sender)?;
+            // SAFETY: the role guard taken just above is this process's only producer of the region (its role lock, taken on a description of its own, so the kernel excludes every other endpoint of any process, a forked child's included), so no other producer uses these bytes concurrently.
+            let producer = unsafe { <$producer>::attach(guard.mapping().region()) }
+                .map_err(|v| $crate::Error::Violation(v.into()))?;
+            Ok((producer, guard))
+        }
+
+        fn attach_receiver(
+            mapping: &std::sync::Arc<$crate::region::Mapping>,
+        ) -> Result<($consumer, $crate::region::RoleGuard), $crate::Error> {
+            let guard = mapping.take_role($crate::Role::Receiver)?;
+            // SAFETY: as for the sender: the receiver role lock taken just above excludes every other consumer of the region, in any process.
+            let consumer = unsafe { <$consumer>::attach(guard.mapping().region()) }
+                .map_err(|v| $crate::Error::Violation(v.into()))?;
+            Ok((consumer, guard))
+        }
+
+        fn release(guard: &mut $crate::region::RoleGuard) {
+            guard.release();
+        }
+
+        fn alive(mapping: &std::sync::Arc<$crate::region::Mapping>, sender: bool) -> bool {
+            let role = if sender {
+                $crate::Role::Sender
+            } else {
+                $crate::Role::Receiver
+            };
+            mapping.role_alive(role)
+        }
+
+        /// The receiver is gone ([`peer_gone`](crate::kind::peer_gone)); it
+        /// may have released slots just before, which the retry sees.
+        fn receivers_gone(core: &$producer, guard: &$crate::region::RoleGuard, due: bool) -> bool {
+            $crate::kind::peer_gone(core.consumer_state(), due, || guard.peer_alive())
+        }
+
+        /// The sender is gone. A message it committed just before closing
+        /// (or dying) is visible to the retry: the state load is an Acquire
+        /// that pairs with its Release store of "closed", and a lock release
+        /// by the kernel orders like one.
+        fn senders_gone(core: &$consumer, guard: &$crate::region::RoleGuard, due: bool) -> bool {
+            $crate::kind::peer_gone(core.producer_state(), due, || guard.peer_alive())
+        }
+    };
+}
+pub(crate) use role_locked_ends;

@@ -170,6 +170,8 @@ impl Receiver {
     }
 }
 
+crate::kind::config_fields!(Config, capacity, slot_size);
+
 impl Kind for Mpmc {
     type Config = Config;
     type Stats = Stats;
@@ -311,12 +313,6 @@ impl Sealed for Mpmc {
 
     fn geometry(c: &Config) -> Result<Geometry, LayoutError> {
         Geometry::new_mpmc(c.capacity, c.slot_size, c.max_endpoints)
-    }
-    fn set_capacity(c: &mut Config, capacity: u32) {
-        c.capacity = capacity;
-    }
-    fn set_slot_size(c: &mut Config, slot_size: u32) {
-        c.slot_size = slot_size;
     }
     fn stats(region: &Region) -> Stats {
         Stats::read(region)

@@ -3,6 +3,7 @@
 
 use crate::endpoint::{Receiver, Sender};
 use crate::error::Error;
+use crate::kind::private::Fields;
 use crate::kind::Kind;
 use crate::os;
 use crate::region::Mapping;
@@ -98,7 +99,7 @@ impl<K: Kind> Builder<K> {
     /// let b = shmq::spsc::Builder::new("ticks").capacity(4096);
     /// ```
     pub fn capacity(mut self, capacity: u32) -> Self {
-        K::set_capacity(&mut self.config, capacity);
+        *self.config.capacity_mut() = capacity;
         self
     }
 
@@ -108,7 +109,7 @@ impl<K: Kind> Builder<K> {
     /// let b = shmq::mpmc::Builder::new("jobs").slot_size(256);
     /// ```
     pub fn slot_size(mut self, slot_size: u32) -> Self {
-        K::set_slot_size(&mut self.config, slot_size);
+        *self.config.slot_size_mut() = slot_size;
         self
     }
 

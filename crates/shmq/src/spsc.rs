@@ -37,14 +37,14 @@
 //! its own (the region file opened again), never through the [`Queue`]
 //! handle's. So a handle may be shared with a forked child: an endpoint taken
 //! from it in the child and one in the parent exclude each other
-//! ([`Error::RoleTaken`]) and see each other's liveness, as between
+//! ([`Error::RoleTaken`](crate::Error::RoleTaken)) and see each other's liveness, as between
 //! unrelated processes. An *endpoint* inherited across `fork` is a copy that
 //! shares its lock: only one of the two processes may use it (the other
 //! should forget it without dropping it, e.g. `_exit` or exec), and the role
 //! stays held until both have closed their copy.
 //!
 //! # Disconnection
-//! The state word each endpoint writes ([`EndpointState`]) says whether the
+//! The state word each endpoint writes ([`EndpointState`](crate::EndpointState)) says whether the
 //! peer detached cleanly; the peer's role lock says whether it is still alive.
 //! A [`Receiver`] that finds the queue empty decides as follows:
 //! - producer state `Never` (no producer has attached yet): `Empty`;
@@ -73,14 +73,10 @@
 //! file is created `0600` and checked on open); sealed memfds, which cannot
 //! shrink, are the remedy.
 
-use crate::error::{Error, Role};
 use crate::kind::{self, private::Sealed, Kind};
-use crate::region::{Mapping, RoleGuard};
-use shmq_core::layout::{EndpointState, Geometry, LayoutError, QueueKind};
+use shmq_core::layout::{Geometry, LayoutError, QueueKind};
 use shmq_core::region::Region;
 use shmq_core::spsc::{Consumer, Producer};
-use shmq_core::wait::Lines;
-use std::sync::Arc;
 
 pub use shmq_core::spsc::{Pacing, Stats};
 
@@ -183,43 +179,20 @@ impl Default for Config {
     }
 }
 
+crate::kind::config_fields!(Config, capacity, slot_size);
+
 impl Kind for Spsc {
     type Config = Config;
     type Stats = Stats;
 }
 
-/// Whether a peer whose state word reads `state` is gone. `due`: whether a
-/// lock check is allowed now; `alive`: performs it.
-///
-/// The state word is a hint, the lock is the truth: `Closed` may be stale (a
-/// new peer took the role, and its "attached" store or its first message is
-/// not visible to us yet), so it is confirmed with the lock, without rate
-/// limit (a clean close is rare and ends in `Disconnected` at once).
-fn peer_gone(state: EndpointState, due: bool, alive: impl FnOnce() -> bool) -> bool {
-    match state {
-        EndpointState::Never => false,
-        EndpointState::Closed => !alive(),
-        EndpointState::Attached | EndpointState::Invalid(_) => due && !alive(),
-    }
-}
-
 #[allow(private_interfaces)]
 impl Sealed for Spsc {
-    type Producer = Producer;
-    type Consumer = Consumer;
-    type Guard = RoleGuard;
+    crate::kind::role_locked_ends!(Producer, Consumer);
     const KIND: QueueKind = QueueKind::Spsc;
-    const SENDER_LINES: Lines = Lines::SPSC_SENDER;
-    const RECEIVER_LINES: Lines = Lines::SPSC_RECEIVER;
 
     fn geometry(c: &Config) -> Result<Geometry, LayoutError> {
         Geometry::new(QueueKind::Spsc, c.capacity, c.slot_size)
-    }
-    fn set_capacity(c: &mut Config, capacity: u32) {
-        c.capacity = capacity;
-    }
-    fn set_slot_size(c: &mut Config, slot_size: u32) {
-        c.slot_size = slot_size;
     }
     fn stats(region: &Region) -> Stats {
         Stats::read(region)
@@ -227,43 +200,5 @@ impl Sealed for Spsc {
     fn len(region: &Region) -> usize {
         let s = Stats::read(region);
         kind::queued(s.enqueued, s.dequeued, region.geometry().capacity())
-    }
-
-    fn attach_sender(mapping: &Arc<Mapping>) -> Result<(Producer, RoleGuard), Error> {
-        let guard = mapping.take_role(Role::Sender)?;
-        // SAFETY: the role guard taken just above is this process's only producer of the region (its role lock, taken on a description of its own, so the kernel excludes every other endpoint of any process, a forked child's included), so no other producer uses these bytes concurrently.
-        let producer = unsafe { Producer::attach(guard.mapping().region()) }
-            .map_err(|v| Error::Violation(v.into()))?;
-        Ok((producer, guard))
-    }
-
-    fn attach_receiver(mapping: &Arc<Mapping>) -> Result<(Consumer, RoleGuard), Error> {
-        let guard = mapping.take_role(Role::Receiver)?;
-        // SAFETY: the role guard taken just above is this process's only consumer of the region (its role lock, taken on a description of its own, so the kernel excludes every other endpoint of any process, a forked child's included), so no other consumer uses these bytes concurrently.
-        let consumer = unsafe { Consumer::attach(guard.mapping().region()) }
-            .map_err(|v| Error::Violation(v.into()))?;
-        Ok((consumer, guard))
-    }
-
-    fn release(guard: &mut RoleGuard) {
-        guard.release();
-    }
-
-    fn alive(mapping: &Arc<Mapping>, sender: bool) -> bool {
-        mapping.role_alive(if sender { Role::Sender } else { Role::Receiver })
-    }
-
-    /// The receiver is gone (module docs); it may have released slots just
-    /// before, which the retry sees.
-    fn receivers_gone(core: &Producer, guard: &RoleGuard, due: bool) -> bool {
-        peer_gone(core.consumer_state(), due, || guard.peer_alive())
-    }
-
-    /// The sender is gone (module docs). A message it committed just before
-    /// closing (or dying) is visible to the retry: the state load here is an
-    /// Acquire that pairs with its Release store of "closed", and a lock
-    /// release by the kernel orders like one.
-    fn senders_gone(core: &Consumer, guard: &RoleGuard, due: bool) -> bool {
-        peer_gone(core.producer_state(), due, || guard.peer_alive())
     }
 }
