@@ -230,6 +230,50 @@ mod raw {
             // from a racing hostile writer are garbage, not UB (atomic words).
             unsafe { load_words(self.slot_ptr(slot), dst, n) }
         }
+
+        /// Copies `items` into the consecutive records `first..first + items.len()`
+        /// of a dense ring (no wrap: the caller splits at the end).
+        ///
+        /// # Safety
+        /// `size_of::<T>() <= slot_size`, `first + items.len() <= capacity`,
+        /// and this process holds those records (as for [`Region::write_record`]).
+        #[inline(always)]
+        pub(crate) unsafe fn write_records<T: bytemuck::NoUninit>(
+            &self,
+            first: usize,
+            items: &[T],
+        ) {
+            debug_assert!(first + items.len() <= self.geometry.capacity() as usize);
+            let stride = self.geometry.stride();
+            let mut p = self.slot_ptr(first);
+            for item in items {
+                // SAFETY: `p` is record `first + i`, in bounds by the contract
+                // (8-aligned, `stride` bytes), as in `write_record`.
+                unsafe { store_words(p, bytemuck::bytes_of(item)) };
+                // SAFETY: at most one past the last record, inside the region
+                // (`slot_offset(capacity)` is `total_size` at most).
+                p = unsafe { p.add(stride) };
+            }
+        }
+
+        /// Copies the consecutive records `first..first + out.len()` of a
+        /// dense ring into `out` (no wrap).
+        ///
+        /// # Safety
+        /// `size_of::<T>() <= slot_size`, `first + out.len() <= capacity`.
+        #[inline(always)]
+        pub(crate) unsafe fn read_records<T: bytemuck::Pod>(&self, first: usize, out: &mut [T]) {
+            debug_assert!(first + out.len() <= self.geometry.capacity() as usize);
+            let stride = self.geometry.stride();
+            let mut p = self.slot_ptr(first);
+            for item in out {
+                let dst = bytemuck::bytes_of_mut(item);
+                // SAFETY: as in `write_records`; `dst` is a private `T`.
+                unsafe { load_words(p, dst.as_mut_ptr(), dst.len()) };
+                // SAFETY: as in `write_records`.
+                p = unsafe { p.add(stride) };
+            }
+        }
     }
 
     // Payload copies: byte-wise atomic, one access size.
@@ -496,6 +540,27 @@ mod heap {
         pub(crate) unsafe fn read_record(&self, slot: usize, dst: *mut u8, n: usize) {
             // SAFETY: the caller's contract is `read_payload`'s.
             unsafe { self.read_payload(slot, dst, n) }
+        }
+        /// # Safety
+        /// As for the raw region.
+        pub(crate) unsafe fn write_records<T: bytemuck::NoUninit>(
+            &self,
+            first: usize,
+            items: &[T],
+        ) {
+            for (i, item) in items.iter().enumerate() {
+                // SAFETY: the caller's contract covers every record.
+                unsafe { self.write_payload(first + i, bytemuck::bytes_of(item)) }
+            }
+        }
+        /// # Safety
+        /// As for the raw region.
+        pub(crate) unsafe fn read_records<T: bytemuck::Pod>(&self, first: usize, out: &mut [T]) {
+            for (i, item) in out.iter_mut().enumerate() {
+                let dst = bytemuck::bytes_of_mut(item);
+                // SAFETY: the caller's contract covers every record.
+                unsafe { self.read_payload(first + i, dst.as_mut_ptr(), dst.len()) }
+            }
         }
     }
 

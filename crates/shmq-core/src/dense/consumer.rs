@@ -155,7 +155,7 @@ impl Consumer {
         if buf.len() < self.record {
             return Err(self.size(buf.len()));
         }
-        self.pop_into(buf.as_mut_ptr())
+        self.pop_into(buf.as_mut_ptr(), self.record)
     }
 
     /// Dequeues one record of exactly `size_of::<T>()` bytes as a `T`.
@@ -169,24 +169,31 @@ impl Consumer {
             return Err(self.size(size_of::<T>()));
         }
         let mut value = T::zeroed();
-        self.pop_into(bytemuck::bytes_of_mut(&mut value).as_mut_ptr())?;
+        // `size_of::<T>()` (equal to the record size, checked above) is a
+        // constant here, so the word copy is unrolled.
+        self.pop_into(
+            bytemuck::bytes_of_mut(&mut value).as_mut_ptr(),
+            size_of::<T>(),
+        )?;
         Ok(value)
     }
 
-    /// Copies the record at `head` to `dst` (valid for `record` bytes).
+    /// Copies the record at `head` to `dst`; `len` is the record size
+    /// (passed so that a caller with a constant gets an unrolled copy).
     #[inline(always)]
-    fn pop_into(&mut self, dst: *mut u8) -> Result<usize, PopError> {
+    fn pop_into(&mut self, dst: *mut u8, len: usize) -> Result<usize, PopError> {
+        debug_assert_eq!(len, self.record);
         if self.ready(1)? == 0 {
             return Err(self.empty());
         }
-        // SAFETY: record == slot_size; index masked; `dst` is valid for
-        // `record` bytes (both callers checked); the record is published.
+        // SAFETY: len == record == slot_size; index masked; `dst` is valid
+        // for `len` bytes (both callers checked); the record is published.
         unsafe {
             self.region
-                .read_record(self.head as usize & self.mask, dst, self.record)
+                .read_record(self.head as usize & self.mask, dst, len)
         };
         self.advance(1);
-        Ok(self.record)
+        Ok(len)
     }
 
     /// Dequeues up to `out.len()` records as `T`s and releases them with one
@@ -210,13 +217,14 @@ impl Consumer {
                 Err(self.empty())
             };
         }
-        let head = self.head;
-        for (i, item) in out[..n].iter_mut().enumerate() {
-            let slot = head.wrapping_add(i as Index) as usize & self.mask;
-            let dst = bytemuck::bytes_of_mut(item);
-            // SAFETY: dst.len() == record == slot_size; index masked; the n
-            // records from `head` are published (`ready` saw the tail).
-            unsafe { self.region.read_record(slot, dst.as_mut_ptr(), dst.len()) };
+        let first = self.head as usize & self.mask;
+        let (a, b) = out[..n].split_at_mut(n.min(self.capacity as usize - first));
+        // SAFETY: size_of::<T>() == record == slot_size; `first` masked and
+        // each run inside the ring; the n records from `head` are published
+        // (`ready` saw the tail).
+        unsafe {
+            self.region.read_records(first, a);
+            self.region.read_records(0, b);
         }
         self.advance(n);
         Ok(n)

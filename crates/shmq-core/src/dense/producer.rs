@@ -161,7 +161,7 @@ impl Producer {
     /// assert_eq!(rx.try_pop(&mut buf), Ok(4));
     /// assert_eq!(&buf[..4], b"abcd");
     /// ```
-    #[inline]
+    #[inline(always)]
     pub fn try_push(&mut self, msg: &[u8]) -> Result<(), PushError> {
         if msg.len() != self.record {
             return Err(self.wrong_size(msg.len()));
@@ -219,11 +219,15 @@ impl Producer {
             };
         }
         let start = self.tail;
-        for (i, item) in items[..n].iter().enumerate() {
-            let slot = start.wrapping_add(i as Index) as usize & self.mask;
-            // SAFETY: size_of::<T>() == record == slot_size; index masked; the
-            // n records from `start` are free (checked above) and ours.
-            unsafe { self.region.write_record(slot, bytemuck::bytes_of(item)) };
+        let first = start as usize & self.mask;
+        // At most two runs: up to the end of the ring, then from its start.
+        let (a, b) = items[..n].split_at(n.min(self.capacity as usize - first));
+        // SAFETY: size_of::<T>() == record == slot_size; `first` masked and
+        // each run inside the ring; the n records from `start` are free
+        // (checked above) and ours until `publish`.
+        unsafe {
+            self.region.write_records(first, a);
+            self.region.write_records(0, b);
         }
         self.publish(start.wrapping_add(n as Index));
         Ok(n)
