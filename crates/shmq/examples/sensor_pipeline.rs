@@ -1,5 +1,5 @@
 //! The main job: a producer process streams timestamped sensor readings to a
-//! consumer process through a shmq SPSC queue in `/dev/shm`; the consumer
+//! consumer process through a shmq queue in `/dev/shm`; the consumer
 //! verifies every reading (sequence number + checksum) and prints throughput
 //! and latency percentiles, and the same readings through a Unix socket
 //! for contrast, measured in the same run.
@@ -13,30 +13,33 @@
 //! measure the floor: the round trip of a cache line between them, so that
 //! the figures can be read against this run's machine (on a VM the two vCPUs
 //! may sit close or far apart). Then:
+//! Readings are fixed-size plain data, so the queue is a [`shmq::dense`]
+//! queue: records of exactly `size_of::<Reading>()` bytes back to back, a
+//! batch published with one store.
 //! 1. *stream*: `--stream` readings as fast as the queue takes them
-//!    (throughput, from the first send to the last receive), both ends in
-//!    [`Pacing::Throughput`] (B-Queue batching). Per reading the timed work
-//!    is the queue's own plus a few nanoseconds: one `try_send_value` and one
-//!    `try_recv_value`, building the reading (pseudo-random values and a
-//!    word-wise checksum) and verifying it (sequence number and checksum).
-//!    No clock is read per reading: the first reading carries the start
-//!    time, the consumer reads the clock once after the last one;
-//! 2. *paced*: `--paced` readings at `--rate` per second, each stamped with its
-//!    *intended* send time, so the latency figures include any delay the
-//!    producer itself suffered (coordinated omission corrected); both ends
-//!    back in [`Pacing::Latency`], the default;
+//!    (throughput, from the first send to the last receive), in batches of
+//!    up to [`BATCH`] readings (`try_send_slice` / `try_recv_slice`), as a
+//!    sensor driver delivers them. Per reading the timed work is the queue's
+//!    own plus a few nanoseconds: building the reading (pseudo-random
+//!    values and a word-wise checksum) and verifying it (sequence number and
+//!    checksum). No clock is read per reading: the first reading carries the
+//!    start time, the consumer reads the clock once after the last one;
+//! 2. *paced*: `--paced` readings at `--rate` per second, one `send_value`
+//!    each, each stamped with its *intended* send time, so the latency
+//!    figures include any delay the producer itself suffered (coordinated
+//!    omission corrected);
 //! 3. *socket*: `--pipe` readings through a Unix stream socket (a pipe
-//!    measures the same on Linux) between the same two processes, one
-//!    `write(2)` per reading and `read(2)` until it is complete (no
-//!    user-space buffering on either side), built and verified the same way,
-//!    timed the same way: the contrast.
+//!    measures the same on Linux) between the same two processes, in the
+//!    same batches: one `write(2)` per batch and `read(2)` until the batch
+//!    is complete (no user-space buffering on either side), built and
+//!    verified the same way, timed the same way: the contrast.
 //!
 //! Every wait is bounded: a child that sees no progress for 10 s fails.
 
 use bytemuck::{Pod, Zeroable};
 use hdrhistogram::Histogram;
 use memmap2::MmapRaw;
-use shmq::spsc::{Config, Pacing, Queue};
+use shmq::dense::{Config, Queue};
 use shmq::TryRecvError;
 use std::os::fd::{AsFd, OwnedFd};
 use std::process::{Command, ExitCode, Stdio};
@@ -71,6 +74,8 @@ impl Reading {
 }
 
 const PATIENCE: Duration = Duration::from_secs(10);
+/// Readings per batch in the stream and socket phases (3.5 KiB).
+const BATCH: usize = 64;
 const FLOOR_ROUNDS: u64 = 100_000;
 
 struct Args {
@@ -220,15 +225,21 @@ fn producer(name: &str, args: &Args) -> Result<(), String> {
     let mut rng = 0x9e37_79b9_7f4a_7c15u64;
     let mut seq = 0u64;
     // Stream: only the first reading carries a clock reading (the start).
-    tx.set_pacing(Pacing::Throughput);
-    for _ in 0..args.stream {
-        let sent_ns = if seq == 0 { now_ns() } else { 0 };
-        let r = reading(&mut rng, seq, 0, sent_ns);
-        tx.send_value(&r, PATIENCE)
-            .map_err(|e| format!("send {seq}: {e}"))?;
-        seq += 1;
+    let mut batch = [Reading::zeroed(); BATCH];
+    while seq < args.stream {
+        let k = (args.stream - seq).min(BATCH as u64) as usize;
+        for (i, r) in batch[..k].iter_mut().enumerate() {
+            let n = seq + i as u64;
+            *r = reading(&mut rng, n, 0, if n == 0 { now_ns() } else { 0 });
+        }
+        let mut sent = 0;
+        while sent < k {
+            sent += tx
+                .send_slice(&batch[sent..k], PATIENCE)
+                .map_err(|e| format!("send {}: {e}", seq + sent as u64))?;
+        }
+        seq += k as u64;
     }
-    tx.set_pacing(Pacing::Latency);
     let period_ns = 1_000_000_000 / args.rate;
     let t0 = now_ns();
     for i in 0..args.paced {
@@ -246,15 +257,20 @@ fn producer(name: &str, args: &Args) -> Result<(), String> {
     // one write each. A consumer that died closes its end: the write fails.
     // Unbuffered: one write(2) per reading (std's stdout would batch them).
     let out = std::io::stdout();
-    for i in 0..args.pipe {
-        let sent_ns = if i == 0 { now_ns() } else { 0 };
-        let r = reading(&mut rng, i, 2, sent_ns);
-        let mut bytes = bytemuck::bytes_of(&r);
+    let mut i = 0;
+    while i < args.pipe {
+        let k = (args.pipe - i).min(BATCH as u64) as usize;
+        for (j, r) in batch[..k].iter_mut().enumerate() {
+            let n = i + j as u64;
+            *r = reading(&mut rng, n, 2, if n == 0 { now_ns() } else { 0 });
+        }
+        let mut bytes = bytemuck::cast_slice::<Reading, u8>(&batch[..k]);
         while !bytes.is_empty() {
             let n = rustix::io::write(out.as_fd(), bytes)
                 .map_err(|e| format!("socket write {i}: {e}"))?;
             bytes = &bytes[n..];
         }
+        i += k as u64;
     }
     Ok(())
 }
@@ -271,14 +287,14 @@ fn consumer(name: &str, args: &Args) -> Result<(), String> {
 
     let queue = Queue::open(name).map_err(|e| format!("open: {e}"))?;
     let mut rx = queue.receiver().map_err(|e| format!("receiver: {e}"))?;
-    rx.set_pacing(Pacing::Throughput);
+    let mut batch = [Reading::zeroed(); BATCH];
     let mut latency = Histogram::<u64>::new(3).map_err(|e| e.to_string())?;
     let (mut expected, mut stream_first_ns, mut stream_last_ns) = (0u64, 0u64, 0u64);
     let mut last_progress = Instant::now();
     let mut idle = 0u32;
-    loop {
-        let r: Reading = match rx.try_recv_value() {
-            Ok(r) => r,
+    'recv: loop {
+        let n = match rx.try_recv_slice(&mut batch) {
+            Ok(n) => n,
             Err(TryRecvError::Empty) => {
                 std::hint::spin_loop();
                 idle = idle.wrapping_add(1);
@@ -287,26 +303,27 @@ fn consumer(name: &str, args: &Args) -> Result<(), String> {
                 }
                 continue;
             }
-            Err(TryRecvError::Disconnected) => break,
+            Err(TryRecvError::Disconnected) => break 'recv,
             Err(e) => return Err(format!("recv after {expected}: {e}")),
         };
         if idle != 0 {
             idle = 0;
             last_progress = Instant::now();
         }
-        verify(&r, expected)?;
-        expected += 1;
-        if r.phase == 0 {
-            if r.seq == 0 {
-                stream_first_ns = r.sent_ns;
+        for r in &batch[..n] {
+            verify(r, expected)?;
+            expected += 1;
+            if r.phase == 0 {
+                if r.seq == 0 {
+                    stream_first_ns = r.sent_ns;
+                }
+                if expected == args.stream {
+                    // The last stream reading: one clock read for the whole phase.
+                    stream_last_ns = now_ns();
+                }
+            } else {
+                latency.saturating_record(now_ns().saturating_sub(r.sent_ns));
             }
-            if expected == args.stream {
-                // The last stream reading: one clock read for the whole phase.
-                stream_last_ns = now_ns();
-                rx.set_pacing(Pacing::Latency);
-            }
-        } else {
-            latency.saturating_record(now_ns().saturating_sub(r.sent_ns));
         }
     }
     let total = args.stream + args.paced;
@@ -330,7 +347,7 @@ fn consumer(name: &str, args: &Args) -> Result<(), String> {
             per_msg / floor_ns as f64,
         );
         println!(
-            "        per reading: one try_send_value + one try_recv_value of 56 B (Pacing::Throughput on both ends), building the reading (xorshift + checksum) and verifying it (sequence + checksum); no clock read per reading"
+            "        per reading: 1/{BATCH} of a try_send_slice + try_recv_slice of up to {BATCH} readings of 56 B (shmq::dense), building the reading (xorshift + checksum) and verifying it (sequence + checksum); no clock read per reading"
         );
     }
     if let Some(per_msg) = pipe_ns {
@@ -345,7 +362,7 @@ fn consumer(name: &str, args: &Args) -> Result<(), String> {
             _ => println!(),
         }
         println!(
-            "        per reading: one write(2) of 56 B + read(2) until 56 B arrived (no user-space buffering), the same building and verifying, timed the same way"
+            "        per reading: 1/{BATCH} of a write(2) of {BATCH} readings + read(2) until the batch arrived (no user-space buffering), the same building and verifying, timed the same way"
         );
     }
     if !latency.is_empty() {
@@ -385,9 +402,11 @@ fn pipe_stream(args: &Args) -> Result<Option<f64>, String> {
     // read ahead into a buffer and hide the per-reading cost).
     let input = std::io::stdin();
     let mut first_ns = 0;
-    for i in 0..args.pipe {
-        let mut r = Reading::zeroed();
-        let buf = bytemuck::bytes_of_mut(&mut r);
+    let mut batch = [Reading::zeroed(); BATCH];
+    let mut i = 0;
+    while i < args.pipe {
+        let k = (args.pipe - i).min(BATCH as u64) as usize;
+        let buf = bytemuck::cast_slice_mut::<Reading, u8>(&mut batch[..k]);
         let mut got = 0;
         while got < buf.len() {
             match rustix::io::read(input.as_fd(), &mut buf[got..]) {
@@ -397,9 +416,12 @@ fn pipe_stream(args: &Args) -> Result<Option<f64>, String> {
                 Err(e) => return Err(format!("socket read {i}: {e}")),
             }
         }
-        verify(&r, i)?;
-        if i == 0 {
-            first_ns = r.sent_ns;
+        for r in &batch[..k] {
+            verify(r, i)?;
+            if i == 0 {
+                first_ns = r.sent_ns;
+            }
+            i += 1;
         }
     }
     let ns = now_ns().saturating_sub(first_ns) as f64 / args.pipe as f64;
@@ -413,7 +435,7 @@ fn parent(raw: &[String]) -> Result<(), String> {
         &name,
         Config {
             capacity: 4096,
-            slot_size,
+            record_size: slot_size,
         },
     )
     .map_err(|e| format!("create {name}: {e}"))?;
@@ -423,7 +445,7 @@ fn parent(raw: &[String]) -> Result<(), String> {
     result?;
     let s = queue.stats();
     println!(
-        "queue \"{name}\" ({} slots of {slot_size} B): enqueued {}, dequeued {}, found full {}, found empty {}, poisoned {}",
+        "queue \"{name}\" (shmq::dense, {} records of {slot_size} B): enqueued {}, dequeued {}, found full {}, found empty {}, poisoned {}",
         queue.capacity(),
         s.enqueued,
         s.dequeued,
