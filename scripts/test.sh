@@ -119,6 +119,9 @@ step "docs (-D warnings)" env RUSTDOCFLAGS="-D warnings" cargo doc --workspace -
 step "test" cargo test --workspace
 step "mpmc crash points" cargo test -p shmq --release --features __crash-points --test processes_mpmc --test endpoint_api
 step "benches compile" benches
+# The README's first command end to end, small counts (figures printed, none asserted).
+step "main job (small)" timeout 300 cargo run --release -p shmq --example sensor_pipeline -- \
+    --stream 200000 --paced 20000 --pipe 20000
 step "loom" loom
 step "miri (shmq-core)" miri
 step "no_std build ($EMBEDDED_TARGET)" cargo build -p shmq-core --target "$EMBEDDED_TARGET"
