@@ -18,8 +18,8 @@ use crate::proc::{Deadline, Peer, Spin};
 use crate::report::Latency;
 use crate::shm::{ShmFile, AREA};
 use crate::{err, Result};
-use shmq::spsc::{Queue, Receiver, Sender};
-use shmq::{TryRecvError, TrySendError};
+use shmq::spsc::Queue;
+use shmq::{Kind, Receiver, Sender, TryRecvError, TrySendError};
 use std::io::{Read, Write};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::net::UnixStream;
@@ -75,6 +75,9 @@ pub enum Sys {
     Iceoryx2,
     /// As [`Sys::Shmq`], both ends in `Pacing::Throughput` (streams only).
     ShmqStream,
+    /// shmq's dense record kind, `shmq::dense` with records of the message
+    /// size, `try_send`/`try_recv` per message (streams only).
+    Dense,
 }
 
 impl Sys {
@@ -83,6 +86,7 @@ impl Sys {
         match self {
             Sys::Shmq => "shmq (shmq::spsc API)",
             Sys::ShmqStream => "shmq API, Throughput pacing",
+            Sys::Dense => "shmq::dense (records), per message",
             Sys::Minimal => "ceiling: minimal SPSC",
             Sys::Bytes => "shmq byte ring (copies)",
             Sys::BytesLoan => "shmq byte ring (loans)",
@@ -97,6 +101,7 @@ impl Sys {
         match self {
             Sys::Shmq => "shmq",
             Sys::ShmqStream => "shmqt",
+            Sys::Dense => "dense",
             Sys::Minimal => "min",
             Sys::Bytes => "bytes",
             Sys::BytesLoan => "bloan",
@@ -110,6 +115,7 @@ impl Sys {
         Ok(match k {
             "shmq" => Sys::Shmq,
             "shmqt" => Sys::ShmqStream,
+            "dense" => Sys::Dense,
             "min" => Sys::Minimal,
             "bytes" => Sys::Bytes,
             "bloan" => Sys::BytesLoan,
@@ -143,10 +149,11 @@ pub fn systems() -> Vec<Sys> {
 }
 
 /// The systems of the stream section: [`systems`], then shmq with
-/// `Pacing::Throughput` (last, so the first two stay shmq and the ceiling).
+/// `Pacing::Throughput` and the dense kind (last, so the first two stay
+/// shmq and the ceiling).
 pub fn stream_systems() -> Vec<Sys> {
     let mut v = systems();
-    v.push(Sys::ShmqStream);
+    v.extend([Sys::ShmqStream, Sys::Dense]);
     v
 }
 
@@ -203,9 +210,16 @@ fn shmq_config(size: usize) -> shmq::spsc::Config {
     }
 }
 
+fn dense_config(size: usize) -> shmq::dense::Config {
+    shmq::dense::Config {
+        capacity: capacity(size) as u32,
+        record_size: size as u32,
+    }
+}
+
 /// Sends through a shmq sender, spinning (bounded) while full.
 #[inline(always)]
-fn shmq_send(tx: &mut Sender, msg: &[u8], spin: &mut Spin) -> Result<()> {
+fn shmq_send<K: Kind>(tx: &mut Sender<K>, msg: &[u8], spin: &mut Spin) -> Result<()> {
     loop {
         match tx.try_send(msg) {
             Ok(()) => return Ok(()),
@@ -217,7 +231,7 @@ fn shmq_send(tx: &mut Sender, msg: &[u8], spin: &mut Spin) -> Result<()> {
 
 /// Receives from a shmq receiver into `buf`, spinning (bounded) while empty.
 #[inline(always)]
-fn shmq_recv(rx: &mut Receiver, buf: &mut [u8], spin: &mut Spin) -> Result<usize> {
+fn shmq_recv<K: Kind>(rx: &mut Receiver<K>, buf: &mut [u8], spin: &mut Spin) -> Result<usize> {
     loop {
         match rx.try_recv(buf) {
             Ok(n) => return Ok(n),
@@ -329,7 +343,9 @@ pub fn ping_pong(sys: Sys, size: usize, cfg: &Config, iters: u64) -> Result<Late
             bytering::ping_pong(&case, size, cfg, total, warm, sys == Sys::BytesLoan)
         }
         Sys::Iceoryx2 => iox::ping_pong(&case, size, cfg, total, warm),
-        Sys::ShmqStream => Err(err("Throughput pacing is measured in streams only")),
+        Sys::ShmqStream | Sys::Dense => {
+            Err(err(format!("{} is measured in streams only", sys.label())))
+        }
     }
 }
 
@@ -374,29 +390,24 @@ pub fn stream(sys: Sys, size: usize, cfg: &Config, msgs: u64) -> Result<f64> {
     let dl = Deadline::after(cfg.bound);
     let mut buf = vec![0u8; size];
     match sys {
-        Sys::Shmq | Sys::ShmqStream => with_peer(
+        Sys::Shmq | Sys::ShmqStream => {
+            let pacing = if sys == Sys::ShmqStream {
+                shmq::spsc::Pacing::Throughput
+            } else {
+                shmq::spsc::Pacing::Latency
+            };
+            shmq_stream(&case, cfg, total, warm, &mut buf, shmq_config(size), |rx| {
+                rx.set_pacing(pacing)
+            })
+        }
+        Sys::Dense => shmq_stream::<shmq::dense::Dense>(
             &case,
-            AREA,
-            total,
             cfg,
-            |shm| {
-                let (a, _) = names(shm.path())?;
-                let mut rx = Queue::create(&a, shmq_config(size))?.receiver()?;
-                if sys == Sys::ShmqStream {
-                    rx.set_pacing(shmq::spsc::Pacing::Throughput);
-                }
-                Ok((rx, a))
-            },
-            |shm, (mut rx, a)| {
-                shmq::spsc::remove(&a)?;
-                go(shm);
-                consume(total, warm, dl, &mut buf, |b| match rx.try_recv(b) {
-                    Ok(n) if n == size => Ok(true),
-                    Ok(n) => Err(err(format!("message of {n} bytes, expected {size}"))),
-                    Err(TryRecvError::Empty) => Ok(false),
-                    Err(e) => Err(e.into()),
-                })
-            },
+            total,
+            warm,
+            &mut buf,
+            dense_config(size),
+            |_| {},
         ),
         Sys::Minimal => with_peer(
             &case,
@@ -444,6 +455,42 @@ pub fn stream(sys: Sys, size: usize, cfg: &Config, msgs: u64) -> Result<f64> {
     }
 }
 
+/// The parent side of a shmq stream of kind `K` (created with `config`,
+/// the receiver adjusted by `setup`): `try_recv` per message.
+fn shmq_stream<K: Kind>(
+    case: &str,
+    cfg: &Config,
+    total: u64,
+    warm: u64,
+    buf: &mut [u8],
+    config: K::Config,
+    setup: impl FnOnce(&mut Receiver<K>),
+) -> Result<f64> {
+    let (size, dl) = (buf.len(), Deadline::after(cfg.bound));
+    with_peer(
+        case,
+        AREA,
+        total,
+        cfg,
+        |shm| {
+            let (a, _) = names(shm.path())?;
+            let mut rx = shmq::Queue::<K>::create(&a, config)?.receiver()?;
+            setup(&mut rx);
+            Ok((rx, a))
+        },
+        |shm, (mut rx, a)| {
+            shmq::Queue::<K>::remove(&a)?;
+            go(shm);
+            consume(total, warm, dl, buf, |b| match rx.try_recv(b) {
+                Ok(n) if n == size => Ok(true),
+                Ok(n) => Err(err(format!("message of {n} bytes, expected {size}"))),
+                Err(TryRecvError::Empty) => Ok(false),
+                Err(e) => Err(e.into()),
+            })
+        },
+    )
+}
+
 /// Receives `total` messages `0, 1, ...` through `pop` (fills `buf`, false
 /// when empty) and returns ns per message after the first `warm`.
 #[inline(always)]
@@ -489,6 +536,15 @@ pub(crate) fn produce(
         }
     }
     Ok(())
+}
+
+/// The peer side of a shmq stream after the start signal.
+fn shmq_produce<K: Kind>(mut tx: Sender<K>, total: u64, size: usize, dl: Deadline) -> Result<()> {
+    produce(total, size, dl, |m| match tx.try_send(m) {
+        Ok(()) => Ok(true),
+        Err(TrySendError::Full) => Ok(false),
+        Err(e) => Err(e.into()),
+    })
 }
 
 fn read_full(fd: BorrowedFd<'_>, buf: &mut [u8]) -> Result<()> {
@@ -612,11 +668,14 @@ fn peer_shm(
             }
             ready();
             wait_go()?;
-            produce(total, size, dl, |m| match tx.try_send(m) {
-                Ok(()) => Ok(true),
-                Err(TrySendError::Full) => Ok(false),
-                Err(e) => Err(e.into()),
-            })
+            shmq_produce(tx, total, size, dl)
+        }
+        ("st", Sys::Dense) => {
+            let (a, _) = names(shm.path())?;
+            let tx = shmq::dense::Queue::open(&a)?.sender()?;
+            ready();
+            wait_go()?;
+            shmq_produce(tx, total, size, dl)
         }
         ("st", Sys::Minimal) => {
             let mut tx = BytesProducer::new(shm, AREA, cap, size)?;

@@ -716,6 +716,21 @@ fn sized_stream_section(cfg: &Config) -> Result<Table> {
         let med: Vec<f64> = res.iter().map(|r| median(r)).collect();
         let (shmq, ceiling) = (med[0], med[1]);
         targets.extend(byte_ring_stream_targets(&systems, &med, size));
+        // Issue #10: every size's stream within 0.8× the ceiling's throughput.
+        for (sys, m) in systems.iter().zip(&med) {
+            if matches!(sys, Sys::Shmq | Sys::ShmqStream | Sys::Dense) {
+                let r = ceiling / m;
+                targets.push(format!(
+                    "Target stream ≥ 0.80× the ceiling's throughput at {}, {}: {r:.2}× ({}) \
+                     [{} vs ceiling {} per message].",
+                    size_label(size),
+                    sys.label(),
+                    verdict(r >= 0.8),
+                    ns(*m),
+                    ns(ceiling)
+                ));
+            }
+        }
         for ((sys, r), m) in systems.iter().zip(&res).zip(&med) {
             let best = r.iter().copied().fold(f64::INFINITY, f64::min);
             let worst = r.iter().copied().fold(0.0, f64::max);
@@ -731,7 +746,7 @@ fn sized_stream_section(cfg: &Config) -> Result<Table> {
             ]);
             if !matches!(
                 sys,
-                Sys::Shmq | Sys::ShmqStream | Sys::Bytes | Sys::BytesLoan
+                Sys::Shmq | Sys::ShmqStream | Sys::Dense | Sys::Bytes | Sys::BytesLoan
             ) && *m < shmq
             {
                 behind.push(format!(
