@@ -353,10 +353,12 @@ fn spawn_fd_peer(
 }
 
 /// Every stream peer, in report order.
-pub const STREAMS: [Stream; 13] = [
+pub const STREAMS: [Stream; 15] = [
     Stream::Api,
     Stream::ApiStream,
     Stream::ApiBatch,
+    Stream::Dense,
+    Stream::DenseBatch,
     Stream::Shmq,
     Stream::ShmqStream,
     Stream::ShmqBatch,
@@ -387,6 +389,11 @@ pub enum Stream {
     ApiStream,
     /// The user API, `try_send_slice`/`try_recv_slice` of [`BATCH`] items.
     ApiBatch,
+    /// The dense record kind (`shmq::dense`, 8-byte records),
+    /// `try_send_value`/`try_recv_value`.
+    Dense,
+    /// The dense record kind, `try_send_slice`/`try_recv_slice` of [`BATCH`].
+    DenseBatch,
     /// Minimal SPSC, batch publish of tail/head (the ceiling).
     Ceiling,
     /// rtrb, in-process, two pinned threads, per message.
@@ -424,6 +431,8 @@ impl Stream {
             Stream::Api => "shmq API per message",
             Stream::ApiStream => "shmq API per message, Throughput pacing",
             Stream::ApiBatch => "shmq API batch (256)",
+            Stream::Dense => "shmq::dense API per message",
+            Stream::DenseBatch => "shmq::dense API batch (256)",
             Stream::Ceiling => "ceiling: minimal SPSC, batch (256)",
             Stream::Rtrb => "rtrb, 2 threads, per message",
             Stream::Seq => "minimal, seq word per slot, per msg",
@@ -443,6 +452,8 @@ impl Stream {
             Stream::Api => "st-api",
             Stream::ApiStream => "st-api-stream",
             Stream::ApiBatch => "st-api-batch",
+            Stream::Dense => "st-dense",
+            Stream::DenseBatch => "st-dense-batch",
             Stream::Ceiling => "st-ceiling",
             Stream::Rtrb => "st-rtrb",
             Stream::Seq => "st-seq",
@@ -506,45 +517,17 @@ impl Stream {
                     })
                 },
             ),
-            Stream::Api | Stream::ApiBatch | Stream::ApiStream => with_peer(
-                self.case(),
-                AREA,
-                total,
-                cfg,
-                |shm| {
-                    let (a, _) = sized::names(shm.path())?;
-                    let q = shmq::spsc::Queue::create(&a, api_config())?;
-                    let mut rx = q.receiver()?;
-                    if self == Stream::ApiStream {
-                        rx.set_pacing(Pacing::Throughput);
-                    }
-                    Ok((rx, q, a))
-                },
-                |shm, (mut rx, q, a)| {
-                    shmq::spsc::remove(&a)?;
-                    go(shm);
-                    let ns = if self != Stream::ApiBatch {
-                        consume(total, warm, dl, |buf| match rx.try_recv_value::<u64>() {
-                            Ok(v) => {
-                                buf[0] = v;
-                                Ok(1)
-                            }
-                            Err(TryRecvError::Empty) => Ok(0),
-                            Err(e) => Err(e.into()),
-                        })?
-                    } else {
-                        consume(total, warm, dl, |buf| match rx.try_recv_slice(buf) {
-                            Ok(n) => Ok(n),
-                            Err(TryRecvError::Empty) => Ok(0),
-                            Err(e) => Err(e.into()),
-                        })?
-                    };
-                    Ok(StreamRun {
-                        ns_per_msg: ns,
-                        stats: Some(q.stats()),
-                    })
-                },
-            ),
+            Stream::Api | Stream::ApiBatch | Stream::ApiStream => {
+                let pacing = if self == Stream::ApiStream {
+                    Pacing::Throughput
+                } else {
+                    Pacing::Latency
+                };
+                self.api_stream::<shmq::spsc::Spsc>(cfg, api_config(), |rx| rx.set_pacing(pacing))
+            }
+            Stream::Dense | Stream::DenseBatch => {
+                self.api_stream::<shmq::dense::Dense>(cfg, dense_config(), |_| {})
+            }
             Stream::Ceiling => with_peer(
                 self.case(),
                 AREA + minimal::footprint(cap, INDEX_SLOT),
@@ -604,6 +587,62 @@ impl Stream {
             ),
             Stream::Rtrb => rtrb_stream(total, warm, dl).map(plain),
         }
+    }
+}
+
+impl Stream {
+    /// A stream through the user API of kind `K` (created with `config`,
+    /// the receiver adjusted by `setup`): per message, or in batches of
+    /// [`BATCH`] for the batch cases.
+    fn api_stream<K>(
+        self,
+        cfg: &Config,
+        config: K::Config,
+        setup: impl FnOnce(&mut shmq::Receiver<K>),
+    ) -> Result<StreamRun>
+    where
+        K: shmq::Kind<Stats = Stats>,
+    {
+        let total = cfg.stream_warm + cfg.stream_msgs;
+        let (warm, dl) = (cfg.stream_warm, Deadline::after(cfg.bound));
+        let batch = matches!(self, Stream::ApiBatch | Stream::DenseBatch);
+        with_peer(
+            self.case(),
+            AREA,
+            total,
+            cfg,
+            |shm| {
+                let (a, _) = sized::names(shm.path())?;
+                let q = shmq::Queue::<K>::create(&a, config)?;
+                let mut rx = q.receiver()?;
+                setup(&mut rx);
+                Ok((rx, q, a))
+            },
+            |shm, (mut rx, q, a)| {
+                shmq::Queue::<K>::remove(&a)?;
+                go(shm);
+                let ns = if !batch {
+                    consume(total, warm, dl, |buf| match rx.try_recv_value::<u64>() {
+                        Ok(v) => {
+                            buf[0] = v;
+                            Ok(1)
+                        }
+                        Err(TryRecvError::Empty) => Ok(0),
+                        Err(e) => Err(e.into()),
+                    })?
+                } else {
+                    consume(total, warm, dl, |buf| match rx.try_recv_slice(buf) {
+                        Ok(n) => Ok(n),
+                        Err(TryRecvError::Empty) => Ok(0),
+                        Err(e) => Err(e.into()),
+                    })?
+                };
+                Ok(StreamRun {
+                    ns_per_msg: ns,
+                    stats: Some(q.stats()),
+                })
+            },
+        )
     }
 }
 
@@ -927,19 +966,14 @@ fn peer_shm(case: &str, path: &Path, total: u64, dl: Deadline) -> Result<()> {
             }
             ready();
             wait_go()?;
-            if case != "st-api-batch" {
-                produce(total, dl, |i| match tx.try_send_value(&i) {
-                    Ok(()) => Ok(true),
-                    Err(TrySendError::Full) => Ok(false),
-                    Err(e) => Err(e.into()),
-                })
-            } else {
-                produce_batches(total, dl, |items| match tx.try_send_slice(items) {
-                    Ok(n) => Ok(n),
-                    Err(TrySendError::Full) => Ok(0),
-                    Err(e) => Err(e.into()),
-                })
-            }
+            api_produce(tx, case == "st-api-batch", total, dl)
+        }
+        "st-dense" | "st-dense-batch" => {
+            let (a, _) = sized::names(shm.path())?;
+            let tx = shmq::dense::Queue::open(&a)?.sender()?;
+            ready();
+            wait_go()?;
+            api_produce(tx, case == "st-dense-batch", total, dl)
         }
         "st-ceiling" => {
             let mut tx = BatchProducer::new(&shm, AREA, cap)?;
@@ -1029,6 +1063,36 @@ pub(crate) fn peer_wait_go(shm: &ShmFile, dl: Deadline) -> Result<()> {
 }
 
 /// Geometry of the user-API queues of the `u64` sections.
+/// The peer side of [`Stream::api_stream`] after the start signal:
+/// `0..total` through `tx`, per message or in batches.
+fn api_produce<K: shmq::Kind>(
+    mut tx: shmq::Sender<K>,
+    batch: bool,
+    total: u64,
+    dl: Deadline,
+) -> Result<()> {
+    if !batch {
+        produce(total, dl, |i| match tx.try_send_value(&i) {
+            Ok(()) => Ok(true),
+            Err(TrySendError::Full) => Ok(false),
+            Err(e) => Err(e.into()),
+        })
+    } else {
+        produce_batches(total, dl, |items| match tx.try_send_slice(items) {
+            Ok(n) => Ok(n),
+            Err(TrySendError::Full) => Ok(0),
+            Err(e) => Err(e.into()),
+        })
+    }
+}
+
+fn dense_config() -> shmq::dense::Config {
+    shmq::dense::Config {
+        capacity: CAPACITY,
+        record_size: 8,
+    }
+}
+
 fn api_config() -> shmq::spsc::Config {
     shmq::spsc::Config {
         capacity: CAPACITY,

@@ -37,13 +37,31 @@ fn run() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let [case, n] = &args[..] else {
         return Err(err(
-            "usage: xcount core|api|core-stream|api-stream|core-batch|api-batch N",
+            "usage: xcount core|api|core-stream|api-stream|core-batch|api-batch|dense|dense-batch N",
         ));
     };
     let n: u64 = n.parse()?;
     let sum = match case.as_str() {
         "core" | "core-stream" | "core-batch" => core(case, n)?,
-        "api" | "api-stream" | "api-batch" => api(case, n)?,
+        "api" | "api-stream" | "api-batch" => {
+            let q = shmq::spsc::Queue::create_anonymous(shmq::spsc::Config {
+                capacity: CAPACITY,
+                slot_size: ring::U64_SLOT,
+            })?;
+            let (mut tx, mut rx) = (q.sender()?, q.receiver()?);
+            if case == "api-stream" {
+                tx.set_pacing(Pacing::Throughput);
+                rx.set_pacing(Pacing::Throughput);
+            }
+            api(case == "api-batch", n, tx, rx)?
+        }
+        "dense" | "dense-batch" => {
+            let q = shmq::dense::Queue::create_anonymous(shmq::dense::Config {
+                capacity: CAPACITY,
+                record_size: 8,
+            })?;
+            api(case == "dense-batch", n, q.sender()?, q.receiver()?)?
+        }
         other => return Err(err(format!("unknown case {other}"))),
     };
     // The values must add up: every message went through, once, in order.
@@ -104,18 +122,15 @@ fn core(case: &str, n: u64) -> Result<u64> {
     Ok(sum)
 }
 
-fn api(case: &str, n: u64) -> Result<u64> {
-    let q = shmq::spsc::Queue::create_anonymous(shmq::spsc::Config {
-        capacity: CAPACITY,
-        slot_size: ring::U64_SLOT,
-    })?;
-    let (mut tx, mut rx) = (q.sender()?, q.receiver()?);
-    if case == "api-stream" {
-        tx.set_pacing(Pacing::Throughput);
-        rx.set_pacing(Pacing::Throughput);
-    }
+/// The user API of any kind, per message in bursts or in batches.
+fn api<K: shmq::Kind>(
+    batch: bool,
+    n: u64,
+    mut tx: shmq::Sender<K>,
+    mut rx: shmq::Receiver<K>,
+) -> Result<u64> {
     let mut sum = 0u64;
-    if case == "api-batch" {
+    if batch {
         let mut buf = [0u64; BATCH];
         let mut next = 0u64;
         while next < n {

@@ -45,7 +45,7 @@ const USAGE: &str = "usage: xproc [--quick] [--markdown FILE [--plot FILE.png]] 
   --runs/--msgs: stream runs and timed messages per run (exploration; the report uses the defaults)
   --criterion: include the in-process results criterion wrote under DIR in the last 30 min
   --plot defaults to the Markdown file's name with -latency.png; sized sections: CASE sized (sized-stream: streams only)
-  CASE: pp-floor pp-api pp-shmq pp-pipe pp-uds pp-stamp st-api st-api-stream st-api-batch st-shmq st-shmq-stream st-shmq-batch st-ceiling st-rtrb st-seq st-index
+  CASE: pp-floor pp-api pp-shmq pp-pipe pp-uds pp-stamp st-api st-api-stream st-api-batch st-dense st-dense-batch st-shmq st-shmq-stream st-shmq-batch st-ceiling st-rtrb st-seq st-index
         st-stamp st-stamp-lazy st-stamp-batch (diagnostics)
   (--only is for investigation: the floor always runs; ratios to absent peers print as -)";
 
@@ -411,6 +411,7 @@ fn stream_section(cfg: &Config, floor_p50: f64, streams: &[Stream]) -> Result<Ta
     for s in [
         Stream::Api,
         Stream::ApiStream,
+        Stream::Dense,
         Stream::Shmq,
         Stream::ShmqStream,
     ] {
@@ -428,7 +429,7 @@ fn stream_section(cfg: &Config, floor_p50: f64, streams: &[Stream]) -> Result<Ta
             ));
         }
     }
-    for s in [Stream::ApiBatch, Stream::ShmqBatch] {
+    for s in [Stream::ApiBatch, Stream::ShmqBatch, Stream::DenseBatch] {
         let batch = ceiling / of(s);
         if !batch.is_nan() {
             t.footer.push(format!(
@@ -464,6 +465,8 @@ fn stream_section(cfg: &Config, floor_p50: f64, streams: &[Stream]) -> Result<Ta
         Stream::Api,
         Stream::ApiStream,
         Stream::ApiBatch,
+        Stream::Dense,
+        Stream::DenseBatch,
         Stream::Shmq,
         Stream::ShmqStream,
         Stream::ShmqBatch,

@@ -8,6 +8,7 @@
 //! poisoned region gives).
 
 use crate::bytes;
+use crate::dense;
 use crate::mpmc::{self, Peers};
 use crate::region::Region;
 use crate::spsc::{self, PopError, PushError, Violation};
@@ -146,4 +147,6 @@ recv_end!(spsc::Consumer;
 send_end!(mpmc::Producer<P>, P);
 recv_end!(mpmc::Consumer<P>, P);
 send_end!(bytes::Producer);
+send_end!(dense::Producer);
+recv_end!(dense::Consumer);
 recv_end!(bytes::Consumer);

@@ -192,6 +192,9 @@ pub enum QueueKind {
     /// Single producer, single consumer ring of variable-length byte
     /// records ([`crate::bytes`]).
     Bytes,
+    /// Single producer, single consumer ring of fixed-size records laid out
+    /// back to back, published by a tail index ([`crate::dense`]).
+    Dense,
 }
 
 impl QueueKind {
@@ -201,6 +204,7 @@ impl QueueKind {
             QueueKind::Spsc => 1,
             QueueKind::Mpmc => 2,
             QueueKind::Bytes => 3,
+            QueueKind::Dense => 4,
         }
     }
 
@@ -210,6 +214,7 @@ impl QueueKind {
             1 => Some(QueueKind::Spsc),
             2 => Some(QueueKind::Mpmc),
             3 => Some(QueueKind::Bytes),
+            4 => Some(QueueKind::Dense),
             _ => None,
         }
     }
@@ -272,10 +277,11 @@ impl Geometry {
     /// `2..=MAX_CAPACITY`; [`LayoutError::SlotSize`] above [`MAX_SLOT_SIZE`];
     /// [`LayoutError::SizeOverflow`] if the total exceeds [`MAX_TOTAL_SIZE`] or `usize`.
     pub fn new(kind: QueueKind, capacity: u32, slot_size: u32) -> Result<Self, LayoutError> {
-        if kind == QueueKind::Bytes {
-            return Geometry::new_bytes(capacity, slot_size);
+        match kind {
+            QueueKind::Bytes => Geometry::new_bytes(capacity, slot_size),
+            QueueKind::Dense => Geometry::new_dense(capacity, slot_size),
+            QueueKind::Spsc | QueueKind::Mpmc => Self::with_endpoints(kind, capacity, slot_size, 0),
         }
-        Self::with_endpoints(kind, capacity, slot_size, 0)
     }
 
     /// Geometry for a new MPMC region with an endpoint table of `endpoints`
@@ -344,6 +350,35 @@ impl Geometry {
             endpoints: 0,
             slots: HEADER_SIZE,
         })
+    }
+
+    /// Geometry for a new dense ring ([`crate::dense`]) of `capacity`
+    /// records of exactly `record_size` bytes each, laid out back to back
+    /// with no per-record header; each record's place is `record_size`
+    /// rounded up to a multiple of 8 (payload copies are whole aligned words).
+    ///
+    /// # Errors
+    /// [`LayoutError::Capacity`] as for [`Geometry::new`];
+    /// [`LayoutError::SlotSize`] unless `record_size` is in `1..=`[`MAX_SLOT_SIZE`];
+    /// [`LayoutError::SizeOverflow`].
+    ///
+    /// ```
+    /// use shmq_core::layout::Geometry;
+    /// let g = Geometry::new_dense(4096, 8).unwrap();
+    /// assert_eq!((g.stride(), g.total_size()), (8, 512 + 8 * 4096));
+    /// assert_eq!(Geometry::new_dense(16, 12).unwrap().stride(), 16);
+    /// assert!(Geometry::new_dense(16, 0).is_err());
+    /// ```
+    pub fn new_dense(capacity: u32, record_size: u32) -> Result<Self, LayoutError> {
+        if record_size == 0 {
+            return Err(LayoutError::SlotSize { found: 0 });
+        }
+        let mut g = Self::with_endpoints(QueueKind::Dense, capacity, record_size, 0)?;
+        // No slot header: a record's place is its size rounded up to 8, at
+        // most the slot rings' stride, so the total stays within the limit.
+        g.stride = (record_size as usize).next_multiple_of(8);
+        g.total_size = g.slots + g.stride * capacity as usize;
+        Ok(g)
     }
 
     fn with_endpoints(
@@ -457,7 +492,7 @@ pub enum LayoutError {
         /// Capacity found or requested.
         found: u32,
     },
-    /// Slot size above [`MAX_SLOT_SIZE`].
+    /// Slot size above [`MAX_SLOT_SIZE`] (dense rings: also a record size of 0).
     SlotSize {
         /// Slot size found or requested.
         found: u32,
@@ -516,7 +551,7 @@ impl fmt::Display for LayoutError {
                 "capacity {found} is not a power of two in 2..={MAX_CAPACITY}"
             ),
             LayoutError::SlotSize { found } => {
-                write!(f, "slot size {found} exceeds {MAX_SLOT_SIZE}")
+                write!(f, "slot size {found} is not in 1..={MAX_SLOT_SIZE} (0 only for slot rings)")
             }
             LayoutError::Stride { found } => write!(f, "slot stride {found} disagrees with slot size"),
             LayoutError::SizeOverflow => write!(f, "region size overflows the local limit"),
@@ -608,6 +643,7 @@ pub unsafe fn validate(
         }
         QueueKind::Spsc => Geometry::new(kind, capacity, slot_size)?,
         QueueKind::Bytes => Geometry::new_bytes(capacity, slot_size)?,
+        QueueKind::Dense => Geometry::new_dense(capacity, slot_size)?,
     };
     let stride = word(offset::SLOT_STRIDE).load(Ordering::Relaxed);
     if stride as usize != geometry.stride {
@@ -692,6 +728,8 @@ pub unsafe fn init_with_flags(base: *mut u8, geometry: &Geometry, creator_pid: u
         QueueKind::Spsc => crate::spsc::init_slots(&region),
         QueueKind::Mpmc => crate::mpmc::init_slots(&region),
         QueueKind::Bytes => crate::bytes::init_ring(&region),
+        // Records carry no header: the zeroed cursors say "empty".
+        QueueKind::Dense => {}
     }
     // Release: pairs with the Acquire load of READY in `validate`.
     word(offset::READY).store(READY, Ordering::Release);

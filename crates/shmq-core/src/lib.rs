@@ -19,6 +19,8 @@
 //! - [`spsc`]: single-producer single-consumer ring (sequence stamp per slot).
 //! - [`bytes`]: single-producer single-consumer ring of variable-length
 //!   byte records, with zero-copy loans.
+//! - [`dense`]: single-producer single-consumer ring of fixed-size records
+//!   back to back, a batch published by one tail store.
 //! - [`mpmc`]: multi-producer multi-consumer ring (Vyukov) with crash repair.
 //! - [`wait`]: blocking waits: the futex contract [`wait::Park`], the
 //!   lost-wakeup protocol over the region's wait line, and the waiting loop
@@ -45,6 +47,7 @@
 extern crate std;
 
 pub mod bytes;
+pub mod dense;
 pub mod endpoint;
 pub mod layout;
 pub mod mpmc;

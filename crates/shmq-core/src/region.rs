@@ -203,6 +203,77 @@ mod raw {
             // from the payload.
             unsafe { load_words(self.slot_ptr(slot).add(SLOT_HEADER), dst, n) }
         }
+
+        /// Copies `src` into record `slot` of a dense ring (no slot header),
+        /// word by word as [`Region::write_payload`].
+        ///
+        /// # Safety
+        /// `src.len() <= slot_size`, `slot < capacity`, and this process holds
+        /// the record (producer, between the free check and the tail store).
+        #[inline(always)]
+        pub(crate) unsafe fn write_record(&self, slot: usize, src: &[u8]) {
+            debug_assert!(src.len() <= self.geometry.slot_size() as usize);
+            // SAFETY: a dense record starts 8-aligned at `slot_offset(slot)`
+            // and spans `stride` bytes, `slot_size` rounded up to 8: every
+            // word `store_words` touches is aligned and in bounds.
+            unsafe { store_words(self.slot_ptr(slot), src) }
+        }
+
+        /// Copies `n` bytes of record `slot` of a dense ring to `dst`.
+        ///
+        /// # Safety
+        /// `n <= slot_size`, `slot < capacity`, `dst` valid for `n` bytes of writes.
+        #[inline(always)]
+        pub(crate) unsafe fn read_record(&self, slot: usize, dst: *mut u8, n: usize) {
+            debug_assert!(n <= self.geometry.slot_size() as usize);
+            // SAFETY: in bounds and aligned as in `write_record`; torn bytes
+            // from a racing hostile writer are garbage, not UB (atomic words).
+            unsafe { load_words(self.slot_ptr(slot), dst, n) }
+        }
+
+        /// Copies `items` into the consecutive records `first..first + items.len()`
+        /// of a dense ring (no wrap: the caller splits at the end).
+        ///
+        /// # Safety
+        /// `size_of::<T>() <= slot_size`, `first + items.len() <= capacity`,
+        /// and this process holds those records (as for [`Region::write_record`]).
+        #[inline(always)]
+        pub(crate) unsafe fn write_records<T: bytemuck::NoUninit>(
+            &self,
+            first: usize,
+            items: &[T],
+        ) {
+            debug_assert!(first + items.len() <= self.geometry.capacity() as usize);
+            let stride = self.geometry.stride();
+            let mut p = self.slot_ptr(first);
+            for item in items {
+                // SAFETY: `p` is record `first + i`, in bounds by the contract
+                // (8-aligned, `stride` bytes), as in `write_record`.
+                unsafe { store_words(p, bytemuck::bytes_of(item)) };
+                // SAFETY: at most one past the last record, inside the region
+                // (`slot_offset(capacity)` is `total_size` at most).
+                p = unsafe { p.add(stride) };
+            }
+        }
+
+        /// Copies the consecutive records `first..first + out.len()` of a
+        /// dense ring into `out` (no wrap).
+        ///
+        /// # Safety
+        /// `size_of::<T>() <= slot_size`, `first + out.len() <= capacity`.
+        #[inline(always)]
+        pub(crate) unsafe fn read_records<T: bytemuck::Pod>(&self, first: usize, out: &mut [T]) {
+            debug_assert!(first + out.len() <= self.geometry.capacity() as usize);
+            let stride = self.geometry.stride();
+            let mut p = self.slot_ptr(first);
+            for item in out {
+                let dst = bytemuck::bytes_of_mut(item);
+                // SAFETY: as in `write_records`; `dst` is a private `T`.
+                unsafe { load_words(p, dst.as_mut_ptr(), dst.len()) };
+                // SAFETY: as in `write_records`.
+                p = unsafe { p.add(stride) };
+            }
+        }
     }
 
     // Payload copies: byte-wise atomic, one access size.
@@ -408,6 +479,7 @@ mod heap {
                 crate::layout::QueueKind::Spsc => crate::spsc::init_slots(&region),
                 crate::layout::QueueKind::Mpmc => crate::mpmc::init_slots(&region),
                 crate::layout::QueueKind::Bytes => crate::bytes::init_ring(&region),
+                crate::layout::QueueKind::Dense => {}
             }
             region
         }
@@ -456,6 +528,39 @@ mod heap {
                 // SAFETY: loom checks for a racing write; `dst` valid by contract.
                 unsafe { core::ptr::copy_nonoverlapping((&*p).as_ptr(), dst, n) }
             });
+        }
+        /// # Safety
+        /// As for the raw region (dense records live in the payload cells here).
+        pub(crate) unsafe fn write_record(&self, slot: usize, src: &[u8]) {
+            // SAFETY: the caller's contract is `write_payload`'s.
+            unsafe { self.write_payload(slot, src) }
+        }
+        /// # Safety
+        /// As for the raw region.
+        pub(crate) unsafe fn read_record(&self, slot: usize, dst: *mut u8, n: usize) {
+            // SAFETY: the caller's contract is `read_payload`'s.
+            unsafe { self.read_payload(slot, dst, n) }
+        }
+        /// # Safety
+        /// As for the raw region.
+        pub(crate) unsafe fn write_records<T: bytemuck::NoUninit>(
+            &self,
+            first: usize,
+            items: &[T],
+        ) {
+            for (i, item) in items.iter().enumerate() {
+                // SAFETY: the caller's contract covers every record.
+                unsafe { self.write_payload(first + i, bytemuck::bytes_of(item)) }
+            }
+        }
+        /// # Safety
+        /// As for the raw region.
+        pub(crate) unsafe fn read_records<T: bytemuck::Pod>(&self, first: usize, out: &mut [T]) {
+            for (i, item) in out.iter_mut().enumerate() {
+                let dst = bytemuck::bytes_of_mut(item);
+                // SAFETY: the caller's contract covers every record.
+                unsafe { self.read_payload(first + i, dst.as_mut_ptr(), dst.len()) }
+            }
         }
     }
 

@@ -297,6 +297,9 @@ fn producer(heap: &HeapRegion, tx: Producer, seed: u64) -> Seen {
                 assert_eq!(p.poisoned(), Some(v));
                 seen.poisoned += 1;
             }
+            (None, Err(e @ PushError::WrongSize { .. })) => {
+                panic!("a byte ring has no record size: {e}")
+            }
             (Some(v), r) => {
                 assert_eq!(r, Err(PushError::Poisoned(v)));
                 tx = None;

@@ -194,6 +194,9 @@ fn send_error(f: Failure<PushError>) -> TrySendError {
         Failure::Stalled | Failure::Failed(PushError::Full) => TrySendError::Full,
         Failure::Gone => TrySendError::Disconnected,
         Failure::Failed(PushError::TooLarge { len, max }) => TrySendError::TooLarge { len, max },
+        Failure::Failed(PushError::WrongSize { len, size }) => {
+            TrySendError::WrongSize { len, size }
+        }
         Failure::Failed(PushError::Poisoned(v)) => TrySendError::Poisoned(v.into()),
     }
 }

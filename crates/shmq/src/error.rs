@@ -57,6 +57,14 @@ pub enum Violation {
         /// This sender's position.
         limit: u64,
     },
+    /// Dense rings: the sender's published position is outside the ring.
+    #[error("sender position {found} is outside the ring (receiver at {limit})")]
+    Tail {
+        /// The position found.
+        found: u64,
+        /// This receiver's position.
+        limit: u64,
+    },
     /// On attach, the published positions describe no possible ring state.
     #[error("inconsistent positions on attach (head {head}, tail {tail})")]
     Cursors {
@@ -85,6 +93,10 @@ impl From<shmq_core::spsc::Violation> for Violation {
             V::Head { found, tail } => Violation::Cursor {
                 found: found.into(),
                 limit: tail.into(),
+            },
+            V::Tail { found, head } => Violation::Tail {
+                found: found.into(),
+                limit: head.into(),
             },
             V::Cursors { head, tail } => Violation::Cursors {
                 head: head.into(),
@@ -182,6 +194,14 @@ pub enum TrySendError {
         /// The slot size.
         max: usize,
     },
+    /// Dense queues: the message is not exactly one record long.
+    #[error("message of {len} bytes is not one record of {size}")]
+    WrongSize {
+        /// Length of the message.
+        len: usize,
+        /// The record size.
+        size: usize,
+    },
     /// No free slot, and every receiver closed its end or died.
     #[error("queue is full and every receiver is gone")]
     Disconnected,
@@ -204,6 +224,14 @@ pub enum SendTimeoutError {
         len: usize,
         /// The slot size.
         max: usize,
+    },
+    /// Dense queues: the message is not exactly one record long.
+    #[error("message of {len} bytes is not one record of {size}")]
+    WrongSize {
+        /// Length of the message.
+        len: usize,
+        /// The record size.
+        size: usize,
     },
     /// The queue is full and every receiver closed its end or died.
     #[error("queue is full and every receiver is gone")]
@@ -265,6 +293,7 @@ impl From<TrySendError> for SendTimeoutError {
         match e {
             TrySendError::Full => SendTimeoutError::Timeout,
             TrySendError::TooLarge { len, max } => SendTimeoutError::TooLarge { len, max },
+            TrySendError::WrongSize { len, size } => SendTimeoutError::WrongSize { len, size },
             TrySendError::Disconnected => SendTimeoutError::Disconnected,
             TrySendError::Poisoned(v) => SendTimeoutError::Poisoned(v),
         }
@@ -283,13 +312,15 @@ impl From<TryRecvError> for RecvTimeoutError {
 }
 
 impl From<SendTimeoutError> for io::Error {
-    /// `Timeout` is `TimedOut`, `Disconnected` `BrokenPipe`, `TooLarge`
-    /// `InvalidInput`, `Poisoned` `InvalidData`.
+    /// `Timeout` is `TimedOut`, `Disconnected` `BrokenPipe`, `TooLarge` and
+    /// `WrongSize` `InvalidInput`, `Poisoned` `InvalidData`.
     fn from(e: SendTimeoutError) -> Self {
         let kind = match e {
             SendTimeoutError::Timeout => io::ErrorKind::TimedOut,
             SendTimeoutError::Disconnected => io::ErrorKind::BrokenPipe,
-            SendTimeoutError::TooLarge { .. } => io::ErrorKind::InvalidInput,
+            SendTimeoutError::TooLarge { .. } | SendTimeoutError::WrongSize { .. } => {
+                io::ErrorKind::InvalidInput
+            }
             SendTimeoutError::Poisoned(_) => io::ErrorKind::InvalidData,
         };
         io::Error::new(kind, e)

@@ -3,13 +3,18 @@
 //! A queue lives in a region of shared memory: a named file in `/dev/shm`
 //! (created mode `0600`, opened by others of the same user) or a sealed
 //! anonymous memfd handed to a peer over a Unix socket ([`anonymous`], the
-//! recommended mode between untrusted processes). Three kinds share one API:
+//! recommended mode between untrusted processes). Four kinds share one API:
 //! - [`spsc`]: a bounded single-producer single-consumer ring;
 //! - [`mpmc`]: a bounded multi-producer multi-consumer ring whose endpoints
 //!   survive each other's crashes (each message goes to exactly one receiver);
 //! - [`bytes`]: a single-producer single-consumer ring of variable-length byte
 //!   records with zero-copy loans (write a message in place, read it in
-//!   place); `docs/design.md` says when to use which.
+//!   place);
+//! - [`dense`]: a single-producer single-consumer ring of fixed-size records
+//!   back to back, whose batch calls publish a whole batch at once: the
+//!   fastest path for streams of small plain-data values.
+//!
+//! `docs/design.md` says when to use which.
 //!
 //! [`Queue<K>`](Queue) is the handle; [`Sender<K>`](Sender) and
 //! [`Receiver<K>`](Receiver) the endpoints taken from it. A send to a full
@@ -73,6 +78,7 @@
 pub mod admin;
 pub mod anonymous;
 pub mod bytes;
+pub mod dense;
 mod endpoint;
 mod error;
 mod kind;

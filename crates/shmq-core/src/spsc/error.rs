@@ -33,6 +33,14 @@ pub enum Violation {
         /// Our tail.
         tail: Index,
     },
+    /// Dense ring: the producer's published tail is outside
+    /// `[last seen tail, our head + capacity]`.
+    Tail {
+        /// The tail found.
+        found: Index,
+        /// Our head.
+        head: Index,
+    },
     /// On attach, the published cursors do not describe a possible ring state.
     Cursors {
         /// Published head.
@@ -56,6 +64,9 @@ impl fmt::Display for Violation {
             }
             Violation::Head { found, tail } => {
                 write!(f, "consumer head {found} is outside the ring (tail {tail})")
+            }
+            Violation::Tail { found, head } => {
+                write!(f, "producer tail {found} is outside the ring (head {head})")
             }
             Violation::Cursors { head, tail } => {
                 write!(
@@ -81,6 +92,14 @@ pub enum PushError {
         /// The slot size.
         max: usize,
     },
+    /// Dense ring: the message is not exactly one record long; nothing
+    /// was written.
+    WrongSize {
+        /// Length of the message.
+        len: usize,
+        /// The record size.
+        size: usize,
+    },
     /// The queue is poisoned.
     Poisoned(Violation),
 }
@@ -91,6 +110,9 @@ impl fmt::Display for PushError {
             PushError::Full => f.write_str("queue is full"),
             PushError::TooLarge { len, max } => {
                 write!(f, "message of {len} bytes exceeds the slot size of {max}")
+            }
+            PushError::WrongSize { len, size } => {
+                write!(f, "message of {len} bytes is not one record of {size}")
             }
             PushError::Poisoned(v) => write!(f, "queue is poisoned: {v}"),
         }
