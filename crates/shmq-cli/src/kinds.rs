@@ -8,7 +8,7 @@
 //! are there.
 
 use crate::Failure;
-use shmq::{bytes, mpmc, spsc};
+use shmq::{bytes, dense, mpmc, spsc};
 use shmq_core::layout::QueueKind;
 
 /// What the command calls `kind` (in `ls`, `stat` and `create --kind`).
@@ -17,6 +17,7 @@ pub(crate) fn name(kind: QueueKind) -> &'static str {
         QueueKind::Spsc => "spsc",
         QueueKind::Mpmc => "mpmc",
         QueueKind::Bytes => "bytes",
+        QueueKind::Dense => "dense",
         _ => "unknown",
     }
 }
@@ -53,6 +54,7 @@ pub(crate) fn with_kind<F: ForKind>(kind: QueueKind, op: F) -> Result<F::Output,
         QueueKind::Spsc => op.run::<spsc::Spsc>(),
         QueueKind::Mpmc => op.run::<mpmc::Mpmc>(),
         QueueKind::Bytes => op.run::<bytes::Bytes>(),
+        QueueKind::Dense => op.run::<dense::Dense>(),
         other => return Err(format!("queue kind {other:?} is not supported by this shmq").into()),
     })
 }

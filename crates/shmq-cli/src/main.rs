@@ -92,12 +92,14 @@ endpoint uses it.
 Kinds: spsc (one sender, one receiver, fixed slots), mpmc (many senders
 and receivers, each message to one receiver), bytes (one sender, one
 receiver, variable-length records: --capacity is the ring's size in bytes,
---slot-size the largest message, at most capacity/2 - 16).
+--slot-size the largest message, at most capacity/2 - 16), dense (one
+sender, one receiver, every message exactly --slot-size bytes).
 
 Examples:
   shmq create jobs
   shmq create jobs --kind mpmc --capacity 4096 --slot-size 256 --endpoints 32
   shmq create frames --kind bytes --capacity 1048576 --slot-size 65536
+  shmq create ticks --kind dense --capacity 65536 --slot-size 8
   shmq create scratch --hold < /dev/null   (created, then removed at once)")]
     Create {
         /// Queue name: 1 to 200 characters of A-Z a-z 0-9 . _ - (not starting with '.').
@@ -108,7 +110,7 @@ Examples:
         /// Number of slots, a power of two (bytes: ring size in bytes).
         #[arg(long, default_value_t = 1024)]
         capacity: u32,
-        /// Largest message in bytes.
+        /// Largest message in bytes (dense: the size of every message).
         #[arg(long, default_value_t = 64)]
         slot_size: u32,
         /// MPMC: most senders plus receivers attached at once.

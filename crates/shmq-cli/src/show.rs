@@ -225,18 +225,17 @@ fn print_stat(
     let yes = |b: bool| if b { "yes" } else { "no" };
     writeln!(out, "name        {}", info.name)?;
     writeln!(out, "kind        {}", kind_name(info.kind))?;
-    writeln!(
-        out,
-        "geometry    {} slots of up to {} B (stride {} B){}",
-        info.capacity,
-        info.slot_size,
-        info.stride,
-        if info.kind == QueueKind::Mpmc {
-            format!(", endpoint table of {}", info.max_endpoints)
-        } else {
-            String::new()
-        }
-    )?;
+    let (cap, size, stride) = (info.capacity, info.slot_size, info.stride);
+    let geometry = match info.kind {
+        QueueKind::Bytes => format!("ring of {cap} B, messages of up to {size} B"),
+        QueueKind::Dense => format!("{cap} records of {size} B (stride {stride} B)"),
+        QueueKind::Mpmc => format!(
+            "{cap} slots of up to {size} B (stride {stride} B), endpoint table of {}",
+            info.max_endpoints
+        ),
+        _ => format!("{cap} slots of up to {size} B (stride {stride} B)"),
+    };
+    writeln!(out, "geometry    {geometry}")?;
     writeln!(
         out,
         "size        {} B (file {} B)",
