@@ -1,10 +1,39 @@
 #!/usr/bin/env bash
 # The whole comparison in one command: criterion's in-process benches, then the
 # cross-process harness, which writes docs/benchmarks.md and
-# docs/benchmarks-latency.png. Takes about 4 minutes; progress on stderr.
-# Run it on a quiet machine (see `uptime`); extra arguments go to xproc.
+# docs/benchmarks-latency.png, then the MPMC and blocking-wait harnesses and
+# the Python benchmark, appended to it. Takes about 5 minutes; progress on
+# stderr. Run it on a quiet machine (see `uptime`); extra arguments go to xproc.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+# The Python binding, built from this checkout into target/py-venv the way CI
+# builds it (scripts/python-wheel.sh). Status 1 if it cannot be built (no
+# python3 >= 3.9 with venv and pip, or no network for the pinned tools): the
+# report then has no Python section, and says so on stderr.
+python_wheel() {
+    echo "[report] building the Python wheel (scripts/python-wheel.sh)" >&2
+    if ! scripts/python-wheel.sh >&2; then
+        echo "[report] the Python wheel cannot be built: no Python section" >&2
+        return 1
+    fi
+}
+
+# Appends the Python section (benches/python/bench.py --markdown, the
+# extra arguments passed on) to the Markdown file $1.
+python_section() {
+    local out="$1"
+    shift
+    echo "[report] running benches/python/bench.py" >&2
+    local section
+    section="$(target/py-venv/bin/python benches/python/bench.py --markdown "$@")"
+    printf '\n%s\n' "$section" >> "$out"
+}
+
+# Built first, so that no compilation runs between the measurements.
+python=yes
+python_wheel || python=no
+
 echo "load: $(uptime)" >&2
 criterion="$(pwd)/${CARGO_TARGET_DIR:-target}/criterion"
 case "${CARGO_TARGET_DIR:-}" in /*) criterion="$CARGO_TARGET_DIR/criterion" ;; esac
@@ -32,3 +61,8 @@ for b in xmpmc xwait; do
         echo '```'
     } >> docs/benchmarks.md
 done
+
+# Python (issue #13): the binding against multiprocessing, in the same run.
+if [ "$python" = yes ]; then
+    python_section docs/benchmarks.md
+fi

@@ -87,17 +87,9 @@ python_binding() (
     export CARGO_TARGET_DIR="$PWD/target/py"
     cargo fmt --manifest-path "$manifest" -- --check
     cargo clippy --manifest-path "$manifest" --locked --all-targets -- -D warnings
-    python3 -c 'import sys; assert sys.version_info >= (3, 9), sys.version'
-    python3 -m venv "$venv"
-    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
-        maturin==1.16.0 pytest==9.2.0 pytest-timeout==2.4.0 numpy==2.4.6
-    # Build the abi3 wheel and install it (not an editable install: the
-    # tests then see exactly what a user gets, stubs and py.typed included).
-    rm -rf target/py/wheels
-    "$venv/bin/maturin" build --release --locked \
-        --manifest-path "$manifest" --interpreter "$venv/bin/python" --out target/py/wheels
-    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
-        --force-reinstall --no-deps target/py/wheels/shmq-*.whl
+    # The venv with the wheel built from this checkout (the tests then see
+    # exactly what a user gets); benches/report.sh builds it the same way.
+    scripts/python-wheel.sh
     local status=0
     (cd crates/shmq-py && ../../"$venv"/bin/python -m pytest -q) || status=$?
     if [ "$status" -eq 5 ]; then
@@ -109,7 +101,7 @@ python_binding() (
     # The example and the benchmark end to end, tiny counts (no figures);
     # `timeout` bounds them (their receive loops wait on their peers).
     timeout 300 "$venv/bin/python" examples/python/producer_consumer.py --count 2000
-    timeout 600 "$venv/bin/python" benches/python/bench.py --quick >/dev/null
+    timeout 600 "$venv/bin/python" benches/python/bench.py --quick --markdown >/dev/null
 )
 
 step "setup toolchains" setup

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """shmq from Python against the usual ways Python processes exchange data.
 
-    python benches/python/bench.py [--quick] [--stream N] [--rtt M] [--size B]
+    python benches/python/bench.py [--quick] [--markdown] [--stream N] [--rtt M] [--size B]
 
 One run measures, between two processes (this one and a child started with
 multiprocessing "spawn"), with messages of ``--size`` bytes (64 by default):
@@ -21,8 +21,9 @@ Transports:
   safety against a crashed or hostile peer; correct only on x86's ordered
   stores).
 
-It prints a Markdown report (for docs/benchmarks.md): the table, ratios to
-shmq in the same run, and the targets of issue #13. Figures are only
+It prints a Markdown table with ratios to shmq in the same run and the
+targets of issue #13; ``--markdown`` prints it as the "Python" section of
+docs/benchmarks.md, heading included (benches/report.sh appends it there). Figures are only
 comparable within one run (see docs/benchmarks.md on this VM's two speed
 levels); run it on a quiet machine, with nothing else busy.
 """
@@ -306,12 +307,58 @@ TRANSPORTS = [
 ]
 
 
+def targets(results):
+    """The targets of issue #13: (what, text of the ratio, met?)."""
+    base_stream, base_rtt, _ = results["shmq.spsc"]
+    mpq, pipe, ring = (results[k] for k in (
+        "multiprocessing.Queue", "multiprocessing.Pipe",
+        "pure-Python ring (shared_memory, busy polling)"))
+    stream_mpq, stream_ring, rtt_pipe = mpq[0] / base_stream, ring[0] / base_stream, pipe[1] / base_rtt
+    return [
+        ("shmq stream ≥ 20× multiprocessing.Queue", f"{stream_mpq:.1f}×", stream_mpq >= 20),
+        ("≥ 3× the pure-Python ring", f"{stream_ring:.1f}×", stream_ring >= 3),
+        ("round trip ≤ 1/20 of Pipe's", f"1/{rtt_pipe:.1f}", rtt_pipe >= 20),
+    ]
+
+
+def report(results, args, markdown):
+    """Prints the table, the ratios to shmq and the targets; with
+    ``markdown``, as the section of docs/benchmarks.md (heading included)."""
+    base_stream, base_rtt, _ = results["shmq.spsc"]
+    context = (
+        f"Python {platform.python_version()}, {os.cpu_count()} CPUs, load average "
+        f"{os.getloadavg()[0]:.2f} at the start"
+        + ("; quick mode: tiny counts, figures meaningless" if args.quick else "")
+    )
+    if markdown:
+        print("## Python: shmq vs multiprocessing (issue #13)\n")
+        print(f"Measured by `python benches/python/bench.py --markdown` ({context}).\n")
+    else:
+        print(f"{context}.\n")
+    print("| transport | stream ns/msg | msg/s | stream ÷ shmq | RTT median µs | RTT p99 µs | RTT ÷ shmq |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for label, (per_msg, median, p99) in results.items():
+        print(
+            f"| {label} | {per_msg * 1e9:,.0f} | {1 / per_msg:,.0f} | {per_msg / base_stream:.1f}× "
+            f"| {median / 1000:,.2f} | {p99 / 1000:,.2f} | {median / base_rtt:.1f}× |"
+        )
+    checks = "; ".join(
+        f"{what}: {ratio} ({'met' if met else 'missed'})" for what, ratio, met in targets(results))
+    def spaced(n):
+        return f"{n:,}".replace(",", " ")
+
+    counts = f"{args.size} B messages, {spaced(args.stream)} per stream, {spaced(args.rtt)} round trips"
+    print(f"\nTargets of issue #13 (same run): {checks}. {counts}.")
+
+
 def main():
     parser = argparse.ArgumentParser(description="shmq vs multiprocessing, from Python")
     parser.add_argument("--stream", type=int, default=200_000, help="messages per stream run")
     parser.add_argument("--rtt", type=int, default=20_000, help="round trips per run")
     parser.add_argument("--size", type=int, default=64, help="message size in bytes")
     parser.add_argument("--quick", action="store_true", help="tiny counts: checks that it runs")
+    parser.add_argument("--markdown", action="store_true",
+                        help="print the section of docs/benchmarks.md (benches/report.sh appends it)")
     args = parser.parse_args()
     if args.quick:
         args.stream, args.rtt = 2000, 200
@@ -326,32 +373,7 @@ def main():
             statistics.median(samples),
             samples[min(len(samples) - 1, int(0.99 * len(samples)))],
         )
-
-    base_stream, base_rtt, _ = results["shmq.spsc"]
-    print(f"### Python: shmq vs multiprocessing ({args.size} B messages, one run)\n")
-    print(
-        f"Python {platform.python_version()}, {os.cpu_count()} CPUs, {args.stream} messages "
-        f"per stream, {args.rtt} round trips; {'quick mode, figures meaningless; ' if args.quick else ''}"
-        "`python benches/python/bench.py`.\n"
-    )
-    print("| transport | stream ns/msg | msg/s | stream ÷ shmq | RTT median µs | RTT p99 µs | RTT ÷ shmq |")
-    print("|---|---:|---:|---:|---:|---:|---:|")
-    for label, (per_msg, median, p99) in results.items():
-        print(
-            f"| {label} | {per_msg * 1e9:,.0f} | {1 / per_msg:,.0f} | {per_msg / base_stream:.1f}× "
-            f"| {median / 1000:,.2f} | {p99 / 1000:,.2f} | {median / base_rtt:.1f}× |"
-        )
-    mpq, pipe, ring = (results[k] for k in (
-        "multiprocessing.Queue", "multiprocessing.Pipe",
-        "pure-Python ring (shared_memory, busy polling)"))
-    checks = [
-        ("shmq stream ≥ 20× multiprocessing.Queue", mpq[0] / base_stream, 20),
-        ("shmq stream ≥ 3× the pure-Python ring", ring[0] / base_stream, 3),
-        ("shmq round trip ≤ 1/20 of Pipe's", pipe[1] / base_rtt, 20),
-    ]
-    print("\nTargets of issue #13 (same run):\n")
-    for what, ratio, target in checks:
-        print(f"- {what}: {ratio:.1f}× — {'met' if ratio >= target else 'missed'}")
+    report(results, args, args.markdown)
     return 0
 
 

@@ -5,10 +5,12 @@
 //! `recv`. See `docs/cli.md`.
 
 mod bench;
+mod kinds;
 mod pipe;
 mod show;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Parser, Subcommand};
+use shmq_core::layout::QueueKind;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -30,15 +32,6 @@ Examples:
 struct Cli {
     #[command(subcommand)]
     command: Command,
-}
-
-/// Queue kinds `create` can make.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-enum Kind {
-    /// Single producer, single consumer.
-    Spsc,
-    /// Multi-producer, multi-consumer.
-    Mpmc,
 }
 
 #[derive(Debug, Subcommand)]
@@ -96,20 +89,28 @@ until its standard input ends, then removes it; if it is killed instead,
 the queue is left without creator and `shmq gc` removes it once no
 endpoint uses it.
 
+Kinds: spsc (one sender, one receiver, fixed slots), mpmc (many senders
+and receivers, each message to one receiver), bytes (one sender, one
+receiver, variable-length records: --capacity is the ring's size in bytes,
+--slot-size the largest message, at most capacity/2 - 16), dense (one
+sender, one receiver, every message exactly --slot-size bytes).
+
 Examples:
   shmq create jobs
   shmq create jobs --kind mpmc --capacity 4096 --slot-size 256 --endpoints 32
+  shmq create frames --kind bytes --capacity 1048576 --slot-size 65536
+  shmq create ticks --kind dense --capacity 65536 --slot-size 8
   shmq create scratch --hold < /dev/null   (created, then removed at once)")]
     Create {
         /// Queue name: 1 to 200 characters of A-Z a-z 0-9 . _ - (not starting with '.').
         name: String,
         /// Queue kind.
-        #[arg(long, value_enum, default_value_t = Kind::Spsc)]
-        kind: Kind,
-        /// Number of slots (a power of two).
+        #[arg(long, value_parser = kinds::parser(), default_value = "spsc")]
+        kind: QueueKind,
+        /// Number of slots, a power of two (bytes: ring size in bytes).
         #[arg(long, default_value_t = 1024)]
         capacity: u32,
-        /// Largest message in bytes.
+        /// Largest message in bytes (dense: the size of every message).
         #[arg(long, default_value_t = 64)]
         slot_size: u32,
         /// MPMC: most senders plus receivers attached at once.

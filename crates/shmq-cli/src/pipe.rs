@@ -1,9 +1,12 @@
-//! `create`, `send` and `recv`: the queue API driven from a shell.
+//! `create`, `send` and `recv`: the queue API driven from a shell, each
+//! written once for every kind (see [`crate::kinds`]).
 
-use crate::{Failure, Kind};
+use crate::kinds::{self, ForKind};
+use crate::Failure;
 use shmq::admin;
-use shmq::{mpmc, spsc, RecvTimeoutError, TryRecvError};
+use shmq::{mpmc, Builder, Kind, Queue, RecvTimeoutError, SendTimeoutError};
 use shmq_core::layout::QueueKind;
+use std::any::Any;
 use std::io::{self, BufRead, Write};
 use std::process::ExitCode;
 use std::time::Duration;
@@ -11,48 +14,57 @@ use std::time::Duration;
 /// How long `recv --follow` waits in one call before looking again.
 const FOLLOW_SLICE: Duration = Duration::from_millis(100);
 
-/// Either kind's handle, kept alive while `create --hold` runs.
-enum Handle {
-    Spsc(#[allow(dead_code)] spsc::Queue),
-    Mpmc(#[allow(dead_code)] mpmc::Queue),
+/// What `create` was asked for.
+struct Create<'a> {
+    name: &'a str,
+    capacity: u32,
+    slot_size: u32,
+    endpoints: u32,
+    hold: bool,
+}
+
+impl ForKind for Create<'_> {
+    type Output = Result<ExitCode, Failure>;
+
+    fn run<K: Kind>(self) -> Self::Output {
+        let mut builder = Builder::<K>::new(self.name)
+            .capacity(self.capacity)
+            .slot_size(self.slot_size)
+            .persist(!self.hold);
+        // `--endpoints` is MPMC's alone (the other kinds have one role per side).
+        if let Some(b) = (&mut builder as &mut dyn Any).downcast_mut::<mpmc::Builder>() {
+            *b = b.clone().max_endpoints(self.endpoints);
+        }
+        let queue = builder.create()?;
+        if self.hold {
+            println!("holding {}", self.name);
+            io::stdout().flush()?;
+            // Until stdin ends (or this process is killed).
+            io::copy(&mut io::stdin().lock(), &mut io::sink())?;
+        }
+        drop(queue);
+        Ok(ExitCode::SUCCESS)
+    }
 }
 
 pub(crate) fn create(
     name: &str,
-    kind: Kind,
+    kind: QueueKind,
     capacity: u32,
     slot_size: u32,
     endpoints: u32,
     hold: bool,
 ) -> Result<ExitCode, Failure> {
-    let persist = !hold;
-    let handle = match kind {
-        Kind::Spsc => Handle::Spsc(
-            spsc::Queue::builder(name)
-                .capacity(capacity)
-                .slot_size(slot_size)
-                .persist(persist)
-                .create()?,
-        ),
-        Kind::Mpmc => Handle::Mpmc(
-            mpmc::Queue::builder(name)
-                .config(mpmc::Config {
-                    capacity,
-                    slot_size,
-                    max_endpoints: endpoints,
-                })
-                .persist(persist)
-                .create()?,
-        ),
-    };
-    if hold {
-        println!("holding {name}");
-        io::stdout().flush()?;
-        // Until stdin ends (or this process is killed).
-        io::copy(&mut io::stdin().lock(), &mut io::sink())?;
-    }
-    drop(handle);
-    Ok(ExitCode::SUCCESS)
+    kinds::with_kind(
+        kind,
+        Create {
+            name,
+            capacity,
+            slot_size,
+            endpoints,
+            hold,
+        },
+    )?
 }
 
 /// The kind of the existing queue `name`, from its header.
@@ -62,64 +74,52 @@ fn kind_of(name: &str) -> Result<QueueKind, Failure> {
         .kind)
 }
 
-enum Tx {
-    Spsc(spsc::Sender),
-    Mpmc(mpmc::Sender),
+/// What `send` was asked for.
+struct Send<'a> {
+    name: &'a str,
+    values: &'a [String],
+    timeout: Option<Duration>,
 }
 
-impl Tx {
-    fn open(name: &str) -> Result<Tx, Failure> {
-        Ok(match kind_of(name)? {
-            QueueKind::Mpmc => Tx::Mpmc(mpmc::Queue::open(name)?.sender()?),
-            _ => Tx::Spsc(spsc::Queue::open(name)?.sender()?),
-        })
-    }
+impl ForKind for Send<'_> {
+    type Output = Result<ExitCode, Failure>;
 
-    fn send(
-        &mut self,
-        msg: &[u8],
-        timeout: Option<Duration>,
-    ) -> Result<(), shmq::SendTimeoutError> {
-        match (self, timeout) {
-            (Tx::Spsc(tx), Some(t)) => tx.send(msg, t),
-            (Tx::Spsc(tx), None) => tx.send_blocking(msg),
-            (Tx::Mpmc(tx), Some(t)) => tx.send(msg, t),
-            (Tx::Mpmc(tx), None) => tx.send_blocking(msg),
-        }
-    }
-}
-
-enum Rx {
-    Spsc(spsc::Receiver),
-    Mpmc(mpmc::Receiver),
-}
-
-impl Rx {
-    fn open(name: &str) -> Result<(Rx, usize), Failure> {
-        Ok(match kind_of(name)? {
-            QueueKind::Mpmc => {
-                let q = mpmc::Queue::open(name)?;
-                (Rx::Mpmc(q.receiver()?), q.slot_size())
+    fn run<K: Kind>(self) -> Self::Output {
+        let Send {
+            name,
+            values,
+            timeout,
+        } = self;
+        let mut tx = Queue::<K>::open(name)?.sender()?;
+        let mut sent = 0u64;
+        let mut one = |msg: &[u8]| -> Result<(), Failure> {
+            match timeout {
+                Some(t) => tx.send(msg, t),
+                None => tx.send_blocking(msg),
             }
-            _ => {
-                let q = spsc::Queue::open(name)?;
-                (Rx::Spsc(q.receiver()?), q.slot_size())
+            .map_err(|e: SendTimeoutError| format!("{name}: message {}: {e}", sent + 1))?;
+            sent += 1;
+            Ok(())
+        };
+        if values.is_empty() {
+            let mut stdin = io::stdin().lock();
+            let mut line = Vec::new();
+            loop {
+                line.clear();
+                if stdin.read_until(b'\n', &mut line)? == 0 {
+                    break;
+                }
+                if line.last() == Some(&b'\n') {
+                    line.pop();
+                }
+                one(&line)?;
             }
-        })
-    }
-
-    fn try_recv(&mut self, buf: &mut [u8]) -> Result<usize, TryRecvError> {
-        match self {
-            Rx::Spsc(rx) => rx.try_recv(buf),
-            Rx::Mpmc(rx) => rx.try_recv(buf),
+        } else {
+            for v in values {
+                one(v.as_bytes())?;
+            }
         }
-    }
-
-    fn recv(&mut self, buf: &mut [u8], timeout: Duration) -> Result<usize, RecvTimeoutError> {
-        match self {
-            Rx::Spsc(rx) => rx.recv(buf, timeout),
-            Rx::Mpmc(rx) => rx.recv(buf, timeout),
-        }
+        Ok(ExitCode::SUCCESS)
     }
 }
 
@@ -128,33 +128,14 @@ pub(crate) fn send(
     values: &[String],
     timeout: Option<Duration>,
 ) -> Result<ExitCode, Failure> {
-    let mut tx = Tx::open(name)?;
-    let mut sent = 0u64;
-    let mut one = |msg: &[u8]| -> Result<(), Failure> {
-        tx.send(msg, timeout)
-            .map_err(|e| format!("{name}: message {}: {e}", sent + 1))?;
-        sent += 1;
-        Ok(())
-    };
-    if values.is_empty() {
-        let mut stdin = io::stdin().lock();
-        let mut line = Vec::new();
-        loop {
-            line.clear();
-            if stdin.read_until(b'\n', &mut line)? == 0 {
-                break;
-            }
-            if line.last() == Some(&b'\n') {
-                line.pop();
-            }
-            one(&line)?;
-        }
-    } else {
-        for v in values {
-            one(v.as_bytes())?;
-        }
-    }
-    Ok(ExitCode::SUCCESS)
+    kinds::with_kind(
+        kind_of(name)?,
+        Send {
+            name,
+            values,
+            timeout,
+        },
+    )?
 }
 
 /// Writes one message; `Ok(false)` if stdout is closed (a pipe reader left).
@@ -176,6 +157,68 @@ fn print(out: &mut impl Write, msg: &[u8], hex: bool) -> io::Result<bool> {
     }
 }
 
+/// What `recv` was asked for.
+struct Recv<'a> {
+    name: &'a str,
+    count: Option<u64>,
+    timeout: Option<Duration>,
+    follow: bool,
+    hex: bool,
+}
+
+impl ForKind for Recv<'_> {
+    type Output = Result<ExitCode, Failure>;
+
+    fn run<K: Kind>(self) -> Self::Output {
+        let Recv {
+            name,
+            count,
+            timeout,
+            follow,
+            hex,
+        } = self;
+        let queue = Queue::<K>::open(name)?;
+        let mut rx = queue.receiver()?;
+        // The largest message of any kind (`max_message` for a byte ring).
+        let mut buf = vec![0u8; queue.slot_size()];
+        let mut out = io::stdout().lock();
+        let mut got = 0u64;
+        let ended = loop {
+            if count.is_some_and(|c| got >= c) {
+                break None;
+            }
+            let r = if follow {
+                rx.recv(&mut buf, FOLLOW_SLICE)
+            } else if let Some(t) = timeout {
+                rx.recv(&mut buf, t)
+            } else {
+                // Empty reads as Timeout: nothing queued now, and no waiting asked.
+                rx.try_recv(&mut buf).map_err(RecvTimeoutError::from)
+            };
+            match r {
+                Ok(n) => {
+                    got += 1;
+                    if !print(&mut out, &buf[..n], hex)? {
+                        return Ok(ExitCode::SUCCESS);
+                    }
+                }
+                Err(RecvTimeoutError::Timeout) if follow => {}
+                Err(RecvTimeoutError::Disconnected) if follow => std::thread::sleep(FOLLOW_SLICE),
+                Err(RecvTimeoutError::Timeout) => break Some("no message within the timeout"),
+                Err(RecvTimeoutError::Disconnected) => break Some("the senders are gone"),
+                Err(e) => return Err(format!("{name}: {e}").into()),
+            }
+        };
+        match (count, ended) {
+            (Some(c), Some(why)) if got < c => {
+                eprintln!("shmq: {name}: received {got} of {c} messages: {why}");
+                Ok(ExitCode::FAILURE)
+            }
+            _ => Ok(ExitCode::SUCCESS),
+        }
+    }
+}
+
 pub(crate) fn recv(
     name: &str,
     count: Option<u64>,
@@ -183,41 +226,14 @@ pub(crate) fn recv(
     follow: bool,
     hex: bool,
 ) -> Result<ExitCode, Failure> {
-    let (mut rx, slot_size) = Rx::open(name)?;
-    let mut buf = vec![0u8; slot_size];
-    let mut out = io::stdout().lock();
-    let mut got = 0u64;
-    let ended = loop {
-        if count.is_some_and(|c| got >= c) {
-            break None;
-        }
-        let r = if follow {
-            rx.recv(&mut buf, FOLLOW_SLICE)
-        } else if let Some(t) = timeout {
-            rx.recv(&mut buf, t)
-        } else {
-            // Empty reads as Timeout: nothing queued now, and no waiting asked.
-            rx.try_recv(&mut buf).map_err(RecvTimeoutError::from)
-        };
-        match r {
-            Ok(n) => {
-                got += 1;
-                if !print(&mut out, &buf[..n], hex)? {
-                    return Ok(ExitCode::SUCCESS);
-                }
-            }
-            Err(RecvTimeoutError::Timeout) if follow => {}
-            Err(RecvTimeoutError::Disconnected) if follow => std::thread::sleep(FOLLOW_SLICE),
-            Err(RecvTimeoutError::Timeout) => break Some("no message within the timeout"),
-            Err(RecvTimeoutError::Disconnected) => break Some("the senders are gone"),
-            Err(e) => return Err(format!("{name}: {e}").into()),
-        }
-    };
-    match (count, ended) {
-        (Some(c), Some(why)) if got < c => {
-            eprintln!("shmq: {name}: received {got} of {c} messages: {why}");
-            Ok(ExitCode::FAILURE)
-        }
-        _ => Ok(ExitCode::SUCCESS),
-    }
+    kinds::with_kind(
+        kind_of(name)?,
+        Recv {
+            name,
+            count,
+            timeout,
+            follow,
+            hex,
+        },
+    )?
 }

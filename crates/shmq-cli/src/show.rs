@@ -1,5 +1,6 @@
 //! `ls`, `stat`, `rm` and `gc`: what [`shmq::admin`] reads, as text or JSON.
 
+use crate::kinds::name as kind_name;
 use crate::Failure;
 use serde_json::{json, Value};
 use shmq::admin::{self, Counters, GcOutcome, InspectError, RegionInfo};
@@ -7,15 +8,6 @@ use shmq_core::layout::QueueKind;
 use std::io::{self, Write};
 use std::process::ExitCode;
 use std::time::{Duration, Instant, SystemTime};
-
-fn kind_name(kind: QueueKind) -> &'static str {
-    match kind {
-        QueueKind::Spsc => "spsc",
-        QueueKind::Mpmc => "mpmc",
-        QueueKind::Bytes => "bytes",
-        _ => "unknown",
-    }
-}
 
 fn age(info: &RegionInfo) -> Option<Duration> {
     info.created
@@ -38,7 +30,8 @@ fn human_age(age: Option<Duration>) -> String {
 
 /// `free`, `alive`, `dead`, `2 alive`, `1 alive, 1 dead`.
 fn holders((alive, dead): (usize, usize), kind: QueueKind) -> String {
-    let one = kind == QueueKind::Spsc;
+    // One role per side: every kind but MPMC.
+    let one = kind != QueueKind::Mpmc;
     match (alive, dead) {
         (0, 0) => "free".into(),
         (a, 0) if one => {
@@ -232,18 +225,17 @@ fn print_stat(
     let yes = |b: bool| if b { "yes" } else { "no" };
     writeln!(out, "name        {}", info.name)?;
     writeln!(out, "kind        {}", kind_name(info.kind))?;
-    writeln!(
-        out,
-        "geometry    {} slots of up to {} B (stride {} B){}",
-        info.capacity,
-        info.slot_size,
-        info.stride,
-        if info.kind == QueueKind::Mpmc {
-            format!(", endpoint table of {}", info.max_endpoints)
-        } else {
-            String::new()
-        }
-    )?;
+    let (cap, size, stride) = (info.capacity, info.slot_size, info.stride);
+    let geometry = match info.kind {
+        QueueKind::Bytes => format!("ring of {cap} B, messages of up to {size} B"),
+        QueueKind::Dense => format!("{cap} records of {size} B (stride {stride} B)"),
+        QueueKind::Mpmc => format!(
+            "{cap} slots of up to {size} B (stride {stride} B), endpoint table of {}",
+            info.max_endpoints
+        ),
+        _ => format!("{cap} slots of up to {size} B (stride {stride} B)"),
+    };
+    writeln!(out, "geometry    {geometry}")?;
     writeln!(
         out,
         "size        {} B (file {} B)",

@@ -167,6 +167,21 @@ impl Drop for Proc {
     }
 }
 
+/// `shmq send name` (lines on stdin) while a `shmq recv name` process
+/// waits for them: both run at once; the receiver prints exactly `want`.
+fn send_to_a_waiting_recv(name: &str, want: &[String]) {
+    let count = want.len().to_string();
+    let mut rx = Proc::spawn(&["recv", name, "--count", &count, "--timeout", "30s"]);
+    let input: String = want.iter().map(|m| format!("{m}\n")).collect();
+    shmq(&["send", name, "--timeout", "30s"])
+        .write_stdin(input)
+        .assert()
+        .success();
+    let got: Vec<String> = want.iter().map(|_| rx.line()).collect();
+    assert_eq!(got, want);
+    assert!(rx.wait(), "recv exits 0 once it has its count");
+}
+
 #[test]
 fn every_subcommand_has_help_with_examples() {
     for sub in ["ls", "stat", "create", "rm", "send", "recv", "gc", "bench"] {
@@ -306,18 +321,9 @@ fn send_then_recv_round_trip_between_two_processes() {
     let name = unique("pipe");
     let _c = Cleanup(vec![name.clone()]);
     assert!(run(&["create", &name, "--capacity", "4", "--slot-size", "64"]).0);
-    // The receiver first, waiting; the sender's lines fill the 4 slots more
-    // than once, so both must run at once.
-    let mut rx = Proc::spawn(&["recv", &name, "--count", "10", "--timeout", "30s"]);
-    let input: String = (0..10).map(|i| format!("message {i}\n")).collect();
-    shmq(&["send", &name, "--timeout", "30s"])
-        .write_stdin(input)
-        .assert()
-        .success();
-    let got: Vec<String> = (0..10).map(|_| rx.line()).collect();
+    // The sender's lines fill the 4 slots more than once.
     let want: Vec<String> = (0..10).map(|i| format!("message {i}")).collect();
-    assert_eq!(got, want);
-    assert!(rx.wait(), "recv exits 0 once it has its count");
+    send_to_a_waiting_recv(&name, &want);
 
     // --value, then --hex; recv without waiting drains and exits.
     shmq(&["send", &name, "--value", "hi", "--value", "\u{1}"])
@@ -333,6 +339,99 @@ fn send_then_recv_round_trip_between_two_processes() {
     let big = "x".repeat(65);
     let (ok, _, err) = run(&["send", &name, "--value", &big, "--timeout", "1s"]);
     assert!(!ok && err.contains("exceeds"), "{err}");
+}
+
+#[test]
+fn send_then_recv_through_a_byte_ring_between_two_processes() {
+    let _s = serial();
+    let name = unique("bytes");
+    let _c = Cleanup(vec![name.clone()]);
+    // A 256-byte ring: messages up to 256 / 2 - 16 = 112 bytes.
+    let (ok, _, err) = run(&[
+        "create",
+        &name,
+        "--kind",
+        "bytes",
+        "--capacity",
+        "256",
+        "--slot-size",
+        "112",
+    ]);
+    assert!(ok, "{err}");
+    let e = listed(&name).expect("listed");
+    assert_eq!(e["kind"], "bytes");
+    assert_eq!(
+        (e["capacity"].clone(), e["slot_size"].clone()),
+        (256.into(), 112.into())
+    );
+
+    // Lengths around the 8-byte record rounding, 0 and the largest; three
+    // rounds are ~2.2 KiB of records, many laps of the ring, so the sender
+    // waits for the receiver running at the same time.
+    let lengths = [0, 1, 7, 8, 9, 15, 16, 17, 63, 64, 65, 100, 111, 112];
+    let want: Vec<String> = (0..3)
+        .flat_map(|round| {
+            lengths.iter().enumerate().map(move |(i, &len)| {
+                let c = char::from(b'a' + ((round * lengths.len() + i) % 26) as u8);
+                c.to_string().repeat(len)
+            })
+        })
+        .collect();
+    send_to_a_waiting_recv(&name, &want);
+    let s = json(&["stat", &name, "--json"]);
+    assert_eq!(s["counters"]["enqueued"], want.len());
+    assert_eq!(s["counters"]["dequeued"], want.len());
+
+    // One byte over the largest: refused, and nothing is queued.
+    let big = "x".repeat(113);
+    let (ok, _, err) = run(&["send", &name, "--value", &big, "--timeout", "1s"]);
+    assert!(!ok, "a message over the max is refused");
+    assert!(
+        err.contains("message 1") && err.contains("113 bytes exceeds") && err.contains("112"),
+        "{err}"
+    );
+    // The ones before it were sent; recv (no waiting) prints exactly them.
+    let (ok, _, err) = run(&[
+        "send", &name, "--value", "", "--value", "end", "--value", &big,
+    ]);
+    assert!(!ok && err.contains("message 3"), "{err}");
+    let (ok, out, _) = run(&["recv", &name, "--hex"]);
+    assert!(ok);
+    assert_eq!(out, "\n656e64\n");
+}
+
+#[test]
+fn send_then_recv_through_a_dense_ring_between_two_processes() {
+    let _s = serial();
+    let name = unique("dense");
+    let _c = Cleanup(vec![name.clone()]);
+    // 4 records of exactly 5 bytes.
+    let (ok, _, err) = run(&[
+        "create",
+        &name,
+        "--kind",
+        "dense",
+        "--capacity",
+        "4",
+        "--slot-size",
+        "5",
+    ]);
+    assert!(ok, "{err}");
+    assert_eq!(listed(&name).expect("listed")["kind"], "dense");
+    // Five laps of the ring.
+    let want: Vec<String> = (0..20).map(|i| format!("m{i:04}")).collect();
+    send_to_a_waiting_recv(&name, &want);
+
+    // Any other length is refused, 0 included; nothing is queued.
+    for wrong in ["", "four", "sixsix"] {
+        let (ok, _, err) = run(&["send", &name, "--value", wrong, "--timeout", "1s"]);
+        assert!(!ok, "{wrong:?} is refused");
+        let msg = format!("message of {} bytes is not one record of 5", wrong.len());
+        assert!(err.contains(&msg), "{err}");
+    }
+    let (ok, out, _) = run(&["recv", &name]);
+    assert!(ok);
+    assert_eq!(out, "");
 }
 
 #[test]
