@@ -14,6 +14,8 @@ use crate::sync::{Index, Ordering};
 #[cfg(not(loom))]
 pub use bytes_model::{BytesCheck, BytesOp};
 #[cfg(not(loom))]
+pub use dense_model::DenseCheck;
+#[cfg(not(loom))]
 pub use model::{ModelCheck, Op, Width};
 #[cfg(not(loom))]
 pub use raw::HeapRegion;
@@ -213,5 +215,7 @@ impl HeapRegion {
 
 #[cfg(not(loom))]
 mod bytes_model;
+#[cfg(not(loom))]
+mod dense_model;
 #[cfg(not(loom))]
 mod model;
