@@ -19,6 +19,8 @@ pub use dense_model::DenseCheck;
 pub use model::{ModelCheck, Op, Width};
 #[cfg(not(loom))]
 pub use raw::HeapRegion;
+#[cfg(not(loom))]
+pub use rng::Rng;
 
 /// Where a simulated producer crash stops inside one push (see [`crashed_push`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -219,3 +221,5 @@ mod bytes_model;
 mod dense_model;
 #[cfg(not(loom))]
 mod model;
+#[cfg(not(loom))]
+mod rng;
