@@ -37,6 +37,12 @@ fn ends(heap: &HeapRegion) -> (Producer, Consumer) {
     }
 }
 
+/// Stores the index `v` into the cell at `off`, as a peer does.
+#[allow(clippy::unnecessary_cast)] // Index is u32 on 32-bit targets
+fn forge(heap: &HeapRegion, off: usize, v: Index) {
+    heap.scribble_index(off, v as u64);
+}
+
 /// Every pop call of the consumer returns `Poisoned(v)` (and writes nothing).
 fn assert_consumer_stays_poisoned(rx: &mut Consumer, v: Violation) {
     let mut buf = [0xA5u8; 2 * REC];
@@ -88,7 +94,7 @@ fn tail_more_than_a_lap_ahead_poisons_consumer() {
     let heap = heap();
     let (_tx, mut rx) = at(&heap, 3);
     let found = 3 + Index::from(CAP) + 1;
-    heap.scribble_index(offset::TAIL, found as u64);
+    forge(&heap, offset::TAIL, found);
     let v = Violation::Tail { found, head: 3 };
     assert_eq!(
         rx.pop_slice(&mut [[0u8; REC]; 8]),
@@ -136,7 +142,7 @@ fn random_tails_are_accepted_only_within_a_lap() {
             0 => rng.next_u64(),
             _ => k.wrapping_add(rng.below(12) as u64).wrapping_sub(4),
         } as Index;
-        heap.scribble_index(offset::TAIL, forged as u64);
+        forge(&heap, offset::TAIL, forged);
         let ahead = forged.wrapping_sub(k as Index);
         let mut out = [[0u8; REC]; 8];
         let r = rx.pop_slice(&mut out);
@@ -201,8 +207,8 @@ fn inconsistent_cursors_refuse_attach() {
     let cap = Index::from(CAP);
     // The head ahead of the tail; the tail more than a lap ahead of the head.
     for (head, tail) in [(100, 0), (0, cap + 1), (5, 4), (0, Index::MAX)] {
-        heap.scribble_index(offset::HEAD, head as u64);
-        heap.scribble_index(offset::TAIL, tail as u64);
+        forge(&heap, offset::HEAD, head);
+        forge(&heap, offset::TAIL, tail);
         let want = Some(Violation::Cursors { head, tail });
         // SAFETY: the only producer of this region (dropped at once).
         assert_eq!(unsafe { Producer::attach(heap.region()) }.err(), want);
@@ -214,8 +220,8 @@ fn inconsistent_cursors_refuse_attach() {
     assert_eq!((s.producer_poisoned, s.consumer_poisoned), (4, 4));
     assert!(s.poisoned);
     // A full ring, wrapped round the index space, is a possible state.
-    heap.scribble_index(offset::HEAD, Index::MAX as u64);
-    heap.scribble_index(offset::TAIL, (Index::MAX).wrapping_add(cap) as u64);
+    forge(&heap, offset::HEAD, Index::MAX);
+    forge(&heap, offset::TAIL, Index::MAX.wrapping_add(cap));
     let (mut tx, mut rx) = ends(&heap);
     assert_eq!(tx.try_push(&[0; REC]), Err(PushError::Full));
     assert_eq!(rx.pop_slice(&mut [[0u8; REC]; 8]), Ok(CAP as usize));
