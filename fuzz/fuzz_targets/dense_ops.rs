@@ -6,11 +6,14 @@
 //! the request and the ring, bytes beyond a popped record stay untouched,
 //! the producer is poisoned only by a `Head`, the consumer only by a `Tail`
 //! violation, poisoning is sticky, and attach refuses only with `Cursors`.
+//! With both mode bits set, header words are forged first: the hostile run
+//! then uses the geometry `layout::validate` accepts for a dense ring, if any.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use shmq_core::dense::{Consumer, PopError, Producer, PushError, Violation};
-use shmq_core::layout::{offset, Geometry};
+use shmq_core::layout::{self, offset, Geometry, QueueKind};
+use shmq_core::region::Region;
 use shmq_core::testing::{DenseCheck, HeapRegion, Op};
 
 fuzz_target!(|data: &[u8]| {
@@ -30,23 +33,50 @@ fuzz_target!(|data: &[u8]| {
         if let Err(e) = check.drain() {
             panic!("{e}");
         }
-    } else {
-        hostile(capacity, record as usize, rest);
+        return;
     }
+    let heap = HeapRegion::new(Geometry::new_dense(capacity, record).unwrap());
+    let mut data = rest;
+    if mode & 2 != 0 {
+        // Forged header words (capacity, sizes, kind...), a few at a time.
+        let [n, tail @ ..] = data else { return };
+        data = tail;
+        for _ in 0..n % 8 {
+            let [off, a, b, c, d, tail @ ..] = data else {
+                return;
+            };
+            data = tail;
+            heap.scribble(
+                usize::from(*off) * 4 % 128,
+                u32::from_le_bytes([*a, *b, *c, *d]),
+            );
+        }
+    }
+    let (base, mapped) = heap.as_ptr();
+    // SAFETY: `mapped` bytes at the 8-aligned `base` live as long as `heap`.
+    let Ok(geometry) = (unsafe { layout::validate(base, mapped, QueueKind::Dense) }) else {
+        return;
+    };
+    assert!(geometry.total_size() <= mapped);
+    // SAFETY: validate accepted these bytes (at most `mapped`) for `geometry`;
+    // `heap` outlives the handle, which is dropped at the end of `hostile`.
+    let region = unsafe { Region::from_raw(base, geometry) };
+    hostile(&heap, region, data);
 });
 
 const FILL: u8 = 0xA5;
 
-/// Runs operations decoded from `data`, every fourth tag a forged word.
-fn hostile(capacity: u32, record: usize, mut data: &[u8]) {
-    let heap = HeapRegion::new(Geometry::new_dense(capacity, record as u32).unwrap());
-    let cap = capacity as usize;
-    let records = heap.geometry().slot_offset(0);
-    let words = cap * heap.geometry().stride() / size_of::<shmq_core::Index>();
+/// Runs operations decoded from `data` on endpoints of `region` (a view of
+/// `heap`'s bytes), every fourth tag a forged word.
+fn hostile(heap: &HeapRegion, region: Region, mut data: &[u8]) {
+    let cap = region.geometry().capacity() as usize;
+    let record = region.geometry().slot_size() as usize;
+    let records = region.geometry().slot_offset(0);
+    let words = cap * region.geometry().stride() / size_of::<shmq_core::Index>();
     // SAFETY: one producer and one consumer at a time, on this thread.
-    let mut tx = unsafe { Producer::attach(heap.region()) }.ok();
+    let mut tx = unsafe { Producer::attach(region.clone()) }.ok();
     // SAFETY: as above.
-    let mut rx = unsafe { Consumer::attach(heap.region()) }.ok();
+    let mut rx = unsafe { Consumer::attach(region.clone()) }.ok();
     for _ in 0..4096 {
         let Some(&tag) = data.first() else { break };
         if tag % 4 == 3 {
@@ -94,7 +124,7 @@ fn hostile(capacity: u32, record: usize, mut data: &[u8]) {
             Op::ReattachProducer => {
                 tx = None;
                 // SAFETY: the previous producer is dropped.
-                match unsafe { Producer::attach(heap.region()) } {
+                match unsafe { Producer::attach(region.clone()) } {
                     Ok(p) => tx = Some(p),
                     Err(Violation::Cursors { .. }) => {}
                     Err(v) => panic!("producer attach: {v:?}"),
@@ -103,7 +133,7 @@ fn hostile(capacity: u32, record: usize, mut data: &[u8]) {
             Op::ReattachConsumer => {
                 rx = None;
                 // SAFETY: the previous consumer is dropped.
-                match unsafe { Consumer::attach(heap.region()) } {
+                match unsafe { Consumer::attach(region.clone()) } {
                     Ok(c) => rx = Some(c),
                     Err(Violation::Cursors { .. }) => {}
                     Err(v) => panic!("consumer attach: {v:?}"),
