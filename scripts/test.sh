@@ -47,7 +47,7 @@ loom() {
     # Separate target dir: --cfg loom rebuilds every dependency.
     # Preemption bound 2: see crates/shmq-core/tests/loom_spsc.rs.
     RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=2 CARGO_TARGET_DIR=target/loom \
-        cargo test -p shmq-core --features __testing --release --test loom_spsc --test loom_wait --test loom_bytes
+        cargo test -p shmq-core --features __testing --release --test loom_spsc --test loom_wait --test loom_bytes --test loom_dense
     # MPMC models (3 threads, 2 slots): bound 2, see crates/shmq-core/tests/loom_mpmc.rs.
     RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=2 CARGO_TARGET_DIR=target/loom \
         cargo test -p shmq-core --features __testing --release --test loom_mpmc

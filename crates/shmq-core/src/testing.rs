@@ -14,9 +14,13 @@ use crate::sync::{Index, Ordering};
 #[cfg(not(loom))]
 pub use bytes_model::{BytesCheck, BytesOp};
 #[cfg(not(loom))]
+pub use dense_model::DenseCheck;
+#[cfg(not(loom))]
 pub use model::{ModelCheck, Op, Width};
 #[cfg(not(loom))]
 pub use raw::HeapRegion;
+#[cfg(not(loom))]
+pub use rng::Rng;
 
 /// Where a simulated producer crash stops inside one push (see [`crashed_push`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -214,4 +218,8 @@ impl HeapRegion {
 #[cfg(not(loom))]
 mod bytes_model;
 #[cfg(not(loom))]
+mod dense_model;
+#[cfg(not(loom))]
 mod model;
+#[cfg(not(loom))]
+mod rng;

@@ -4,6 +4,10 @@
 //! typed error, never undefined behaviour: payload copies are atomic
 //! (`region.rs`), so Miri, which runs this file in CI, reports no data race.
 //!
+//! The dense ring (`dense_*`): a forged tail makes the consumer copy a
+//! record the producer is writing, a forged head the producer overwrite one
+//! the consumer is copying; record copies are the same atomic words.
+//!
 //! One process holds both endpoints (a producer thread and a consumer
 //! thread); a third thread plays the peer. Run natively these tests only
 //! check that every call returns `Ok` or a typed error; the point is Miri
@@ -12,9 +16,9 @@
 #![cfg(not(loom))]
 
 use shmq_core::layout::{offset, Geometry, QueueKind};
-use shmq_core::mpmc;
 use shmq_core::spsc::{self, PopError, PushError};
 use shmq_core::testing::{HeapRegion, NoPeers};
+use shmq_core::{dense, mpmc};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 
@@ -225,5 +229,115 @@ fn mpmc_run(seed: u64) {
 fn mpmc_early_released_slot_races_are_not_ub() {
     for seed in 0..runs() {
         mpmc_run(seed);
+    }
+}
+
+/// Which cursor the peer forges ahead on a dense ring.
+#[derive(Clone, Copy, Debug)]
+enum DenseForge {
+    /// The consumer's `head`, within `(head, tail]`: the producer overwrites
+    /// records the consumer has not copied yet.
+    Head,
+    /// The producer's `tail`, within `(tail, head + capacity]`: the consumer
+    /// copies records the producer is about to write.
+    Tail,
+}
+
+/// Dense ring: a forged cursor makes the producer's record copies and the
+/// consumer's overlap. Once the forgery leaves the cursors inconsistent
+/// (the consumer's head past the producer's tail), the peer publishes a
+/// consistent pair again so that both ends can re-attach and race again.
+fn dense_run(forge: DenseForge, seed: u64) {
+    let heap = HeapRegion::new(Geometry::new_dense(CAP, SLOT).unwrap());
+    // SAFETY: this test uses one producer of the region (one per role).
+    let mut tx = unsafe { dense::Producer::attach(heap.region()) }.unwrap();
+    // SAFETY: this test uses one consumer of the region (one per role).
+    let mut rx = unsafe { dense::Consumer::attach(heap.region()) }.unwrap();
+    let done = AtomicBool::new(false);
+    thread::scope(|s| {
+        let (heap, done) = (&heap, &done);
+        s.spawn(move || {
+            let mut k = seed;
+            let cap = u64::from(CAP);
+            // Relaxed: only a stop flag, no data is published with it.
+            while !done.load(Ordering::Relaxed) {
+                k = k
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                let head = heap.peek_index(offset::HEAD);
+                let tail = heap.peek_index(offset::TAIL);
+                let fill = tail.wrapping_sub(head);
+                thread::yield_now();
+                match forge {
+                    _ if fill > cap => heap.scribble_index(offset::HEAD, tail),
+                    DenseForge::Head if fill > 0 => {
+                        heap.scribble_index(offset::HEAD, head + 1 + (k >> 33) % fill)
+                    }
+                    DenseForge::Tail if fill < cap => {
+                        heap.scribble_index(offset::TAIL, tail + 1 + (k >> 33) % (cap - fill))
+                    }
+                    _ => {}
+                }
+            }
+        });
+        let producer = s.spawn(move || {
+            let mut buf = [0u8; SLOT as usize];
+            for i in 0..rounds() {
+                let len = message(i, &mut buf).len();
+                match tx.try_push(&buf) {
+                    Ok(()) | Err(dense::PushError::Full) => {}
+                    Err(dense::PushError::Poisoned(_)) => {
+                        // Take over as a fresh producer, if the cursors allow.
+                        // SAFETY: the old producer is replaced, never used again.
+                        if let Ok(p) = unsafe { dense::Producer::attach(heap.region()) } {
+                            tx = p;
+                        }
+                    }
+                    Err(e) => panic!("push: unexpected {e:?}"),
+                }
+                if i % 4 == 0 {
+                    let batch = [[len as u8; SLOT as usize]; 3];
+                    let _ = tx.push_slice(&batch);
+                }
+            }
+        });
+        let consumer = s.spawn(move || {
+            let mut buf = [0u8; SLOT as usize];
+            for i in 0..rounds() {
+                match rx.try_pop(&mut buf) {
+                    Ok(n) => assert_eq!(n, SLOT as usize),
+                    Err(dense::PopError::Empty) => {}
+                    Err(dense::PopError::Poisoned(_)) => {
+                        // SAFETY: the old consumer is replaced, never used again.
+                        if let Ok(c) = unsafe { dense::Consumer::attach(heap.region()) } {
+                            rx = c;
+                        }
+                    }
+                    Err(e) => panic!("pop: unexpected {e:?}"),
+                }
+                if i % 4 == 0 {
+                    let _ = rx.pop_slice(&mut [[0u8; SLOT as usize]; 3]);
+                }
+            }
+        });
+        let (p, c) = (producer.join(), consumer.join());
+        // Relaxed: see above.
+        done.store(true, Ordering::Relaxed);
+        p.unwrap();
+        c.unwrap();
+    });
+}
+
+#[test]
+fn dense_head_moved_ahead_races_are_not_ub() {
+    for seed in 0..runs() {
+        dense_run(DenseForge::Head, seed);
+    }
+}
+
+#[test]
+fn dense_tail_moved_ahead_races_are_not_ub() {
+    for seed in 0..runs() {
+        dense_run(DenseForge::Tail, seed);
     }
 }

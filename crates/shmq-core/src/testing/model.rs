@@ -173,7 +173,8 @@ pub fn pattern(len: usize, seed: u8) -> Vec<u8> {
         .collect()
 }
 
-fn value<T: Pod>(seed: u8) -> T {
+/// A plain-data value whose bytes are [`pattern`]`(size_of::<T>(), seed)`.
+pub(crate) fn value<T: Pod>(seed: u8) -> T {
     let mut v = T::zeroed();
     let bytes = bytemuck::bytes_of_mut(&mut v);
     let p = pattern(bytes.len(), seed);
@@ -204,6 +205,7 @@ macro_rules! with_width {
         }
     };
 }
+pub(crate) use with_width;
 
 /// A real ring on a [`HeapRegion`] next to a `VecDeque` model of it.
 ///
@@ -248,6 +250,7 @@ macro_rules! check_eq {
         }
     }};
 }
+pub(crate) use check_eq;
 
 impl ModelCheck {
     /// A fresh SPSC ring of `capacity` slots of `slot_size` bytes with both endpoints attached.
