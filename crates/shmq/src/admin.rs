@@ -52,6 +52,24 @@ use std::time::SystemTime;
 /// Directory the regions live in.
 pub const SHM_DIR: &str = os::SHM_DIR;
 
+/// The name of a queue kind as the crate's modules spell it: `"spsc"`,
+/// `"mpmc"`, `"bytes"`, `"dense"` (`"unknown"` for a kind this version
+/// does not name).
+///
+/// ```
+/// use shmq_core::layout::QueueKind;
+/// assert_eq!(shmq::admin::kind_name(QueueKind::Dense), "dense");
+/// ```
+pub fn kind_name(kind: QueueKind) -> &'static str {
+    match kind {
+        QueueKind::Spsc => "spsc",
+        QueueKind::Mpmc => "mpmc",
+        QueueKind::Bytes => "bytes",
+        QueueKind::Dense => "dense",
+        _ => "unknown",
+    }
+}
+
 /// Why one file could not be shown as a region.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -151,13 +169,16 @@ pub struct Endpoint {
 /// a kind does not keep are `None`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Counters {
-    /// Messages (MPMC: positions) enqueued: the tail cursor.
+    /// Messages (MPMC: positions) enqueued: the tail cursor (byte rings: a
+    /// message counter of their own, their tail counts bytes).
     pub enqueued: u64,
-    /// Messages (MPMC: positions) dequeued: the head cursor.
+    /// Messages (MPMC: positions) dequeued: the head cursor (byte rings: a
+    /// message counter).
     pub dequeued: u64,
-    /// SPSC: times the producer found the ring full.
+    /// Single-producer kinds (SPSC, bytes, dense): times the producer found
+    /// the ring full.
     pub full: Option<u64>,
-    /// SPSC: times the consumer found the ring empty.
+    /// Single-producer kinds: times the consumer found the ring empty.
     pub empty: Option<u64>,
     /// MPMC: full or empty polls, summed over the endpoint table.
     pub idle: Option<u64>,
@@ -191,11 +212,12 @@ pub struct RegionInfo {
     pub name: String,
     /// Queue kind.
     pub kind: QueueKind,
-    /// Number of slots.
+    /// Number of slots (dense: records; bytes: data bytes).
     pub capacity: u32,
-    /// Largest message in bytes.
+    /// Largest message in bytes (dense: the size of every record).
     pub slot_size: u32,
-    /// Bytes between slots.
+    /// Bytes between slots (dense: the record size rounded up to 8, no
+    /// slot header).
     pub stride: usize,
     /// MPMC endpoint-table entries (0 for SPSC).
     pub max_endpoints: u32,
@@ -405,7 +427,8 @@ fn validate_copy(header: &HeaderCopy, file_size: u64) -> Result<Geometry, Inspec
 }
 
 /// The bytes whose locks say who uses a region of `geometry`: the creator's
-/// byte, then each role (SPSC) or endpoint-table entry (MPMC).
+/// byte, then each role (the single-producer kinds: SPSC, bytes, dense) or
+/// endpoint-table entry (MPMC).
 fn lock_bytes(geometry: &Geometry) -> Vec<usize> {
     let mut bytes = vec![CREATOR_LOCK_BYTE];
     match geometry.kind() {
@@ -752,6 +775,77 @@ mod tests {
         drop(tx);
         // Closed cleanly: the role is free, not dead.
         assert_eq!(inspect(&name).unwrap().senders(), (0, 0));
+    }
+
+    #[test]
+    fn inspect_dense_shows_records_counters_and_roles() {
+        let name = unique("dense");
+        let q = crate::dense::Queue::builder(&name)
+            .capacity(16)
+            .slot_size(12)
+            .persist(true)
+            .create()
+            .unwrap();
+        let (mut tx, mut rx) = (q.sender().unwrap(), q.receiver().unwrap());
+        assert_eq!(tx.try_send_slice(&[[7u32; 3]; 5]), Ok(5));
+        assert_eq!(rx.try_recv_slice(&mut [[0u32; 3]; 2]), Ok(2));
+        assert!(rx.try_recv_value::<[u32; 3]>().is_ok());
+        while tx.try_send_value(&[1u32; 3]).is_ok() {}
+        let info = inspect(&name).unwrap();
+        assert_eq!(kind_name(info.kind), "dense");
+        assert_eq!(
+            (info.kind, info.capacity, info.slot_size, info.stride),
+            (QueueKind::Dense, 16, 12, 16)
+        );
+        assert_eq!(info.total_size, (HEADER_SIZE + 16 * 16) as u64);
+        assert_eq!(info.file_size, info.total_size);
+        // 5 + 14 records sent (until full), 3 taken.
+        let c = info.counters;
+        assert_eq!((c.enqueued, c.dequeued), (19, 3));
+        assert_eq!(info.queued, Some(16));
+        assert!(c.full >= Some(1) && c.empty.is_some());
+        assert!(c.idle.is_none() && c.skipped.is_none() && c.lost.is_none());
+        assert_eq!((c.sender_poisonings, c.receiver_poisonings), (0, 0));
+        assert_eq!((info.senders(), info.receivers()), ((1, 0), (1, 0)));
+        assert!(info.creator_alive && !info.poisoned);
+        assert_eq!(info.max_endpoints, 0);
+        // Gone cleanly: the roles are free. A state word left "attached"
+        // with no lock held is a dead holder.
+        drop((tx, rx));
+        assert_eq!(inspect(&name).unwrap().senders(), (0, 0));
+        poke(
+            &name,
+            offset::CONSUMER_STATE as u64,
+            EndpointState::ATTACHED,
+        );
+        let info = inspect(&name).unwrap();
+        assert_eq!((info.senders(), info.receivers()), ((0, 0), (0, 1)));
+        // Sweeps: the role locks of a dense region are seen.
+        assert!(matches!(
+            gc_one(&name, false).unwrap(),
+            GcOutcome::Persistent
+        ));
+        drop(q);
+        poke(&name, offset::FLAGS as u64, 0);
+        let other = crate::dense::Queue::open(&name).unwrap();
+        let tx = other.sender().unwrap();
+        assert!(!inspect(&name).unwrap().creator_alive);
+        assert!(matches!(gc_one(&name, false).unwrap(), GcOutcome::InUse));
+        drop(tx);
+        assert!(matches!(gc_one(&name, false).unwrap(), GcOutcome::Removed));
+        assert!(!path(&name).exists());
+    }
+
+    #[test]
+    fn kind_names() {
+        let kinds = [
+            QueueKind::Spsc,
+            QueueKind::Mpmc,
+            QueueKind::Bytes,
+            QueueKind::Dense,
+        ];
+        let names: Vec<_> = kinds.into_iter().map(kind_name).collect();
+        assert_eq!(names, ["spsc", "mpmc", "bytes", "dense"]);
     }
 
     #[test]
