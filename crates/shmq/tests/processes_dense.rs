@@ -373,8 +373,19 @@ fn killed_sender_is_replaced_and_batches_stay_whole() {
         let start: u64 = second.wait_line("START", CALL).unwrap().parse().unwrap();
         // The successor resumes at the published tail.
         assert_eq!(start, tail);
+        // Until the second sender is done or the receiving thread stops (a
+        // failed check there stops the stream: no point waiting for it).
+        let deadline = Instant::now() + CHILD;
+        while !second.exited() && !receiver.is_finished() {
+            assert!(
+                Instant::now() < deadline,
+                "the second sender never finished"
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let check = receiver.join().unwrap();
         second.expect_success(CHILD);
-        receiver.join().unwrap()
+        check
     });
     assert!(check.between_batches(), "the stream ended inside a batch");
     assert_eq!(check.gen, 2, "the successor's batches arrived");
