@@ -11,15 +11,10 @@ use crate::Failure;
 use shmq::{bytes, dense, mpmc, spsc};
 use shmq_core::layout::QueueKind;
 
-/// What the command calls `kind` (in `ls`, `stat` and `create --kind`).
+/// What the command calls `kind` (in `ls`, `stat` and `create --kind`):
+/// the library's own name for it.
 pub(crate) fn name(kind: QueueKind) -> &'static str {
-    match kind {
-        QueueKind::Spsc => "spsc",
-        QueueKind::Mpmc => "mpmc",
-        QueueKind::Bytes => "bytes",
-        QueueKind::Dense => "dense",
-        _ => "unknown",
-    }
+    shmq::admin::kind_name(kind)
 }
 
 /// Every kind the core library defines (header kind codes are `1..`,

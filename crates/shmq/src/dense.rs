@@ -23,6 +23,44 @@
 //!   the protocol is rtrb's (a shared tail and head, each read only when the
 //!   cached view runs out); the batch calls are what this kind is for.
 //!
+//! # The generic methods on records
+//! The endpoint methods are the generic ones ([`crate::Sender`],
+//! [`crate::Receiver`]); on records they mean:
+//! - Every send checks the length first: a message, value or slice element
+//!   that is not `record_size` bytes is refused with `WrongSize` (where the
+//!   generic docs say `TooLarge`), before anything else, even for an empty
+//!   slice or a full queue. Nothing is enqueued.
+//! - Every receive needs room for a whole record: a buffer shorter than
+//!   `record_size` bytes, or a type or slice element of another size, is
+//!   refused with `Size { len: record_size, .. }`, the record staying
+//!   queued. A longer buffer receives one record (the length returned is
+//!   `record_size`).
+//! - [`Sender::try_send_slice`] and the other slice sends publish the prefix
+//!   that fits with **one** store: a receiver sees that prefix whole or not
+//!   at all. A slice longer than the free room is split across calls, so a
+//!   sender that needs a batch to appear whole sends it when
+//!   `capacity() - len()` records are free (room only grows until it sends).
+//! - [`io::Write`](std::io::Write): each `write` sends one record, the first
+//!   `record_size` bytes of the buffer, and returns `record_size` (a short
+//!   write), so `write_all` of whole records sends them all. A `write` of
+//!   fewer bytes (but at least one) is refused with `InvalidInput`,
+//!   nothing sent: a partial record is never padded or buffered. So
+//!   `write_all` of a buffer that ends in a partial record sends the whole
+//!   records and then fails, and `write!` (which writes its pieces
+//!   separately) fails unless every piece is a whole record. Wrap the
+//!   sender in nothing that splits writes (a `BufWriter` flushes any length).
+//! - [`io::Read`](std::io::Read): each `read` receives one record into a
+//!   buffer of at least `record_size` bytes and returns `record_size`
+//!   (`Ok(0)` at the end of the stream); a shorter buffer is `InvalidInput`,
+//!   the record staying queued. `read_exact` into a whole number of records
+//!   works; `read_to_end`, which offers buffers of its own sizes, may fail.
+//! - The iterators ([`Receiver::try_iter`], [`Receiver::drain`],
+//!   [`Receiver::iter`]) yield each record as a `Vec<u8>` of `record_size`
+//!   bytes.
+//! - [`Sender::stats`]: `enqueued` and `dequeued` are the published tail and
+//!   head (records); `full` and `empty` count the sends that found no room
+//!   and the receives that found no record.
+//!
 //! ```
 //! # let name = format!("shmq-doc-dense-{}", std::process::id());
 //! use shmq::dense::{Config, Queue};

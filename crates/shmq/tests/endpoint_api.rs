@@ -1,13 +1,15 @@
 //! Every method of the generic endpoint API, through the public API alone,
 //! run once per queue kind by the same generic test code (SPSC and MPMC),
-//! in one process and across processes.
+//! in one process and across processes; then the same methods on the dense
+//! kind, whose messages are records of one fixed size (its own section at
+//! the end: a message of another length is an error there).
 
 mod common;
 
 use common::{role, serial, spawn, unique_name, CALL, NAME_ENV};
 use shmq::{
-    mpmc::Mpmc, spsc::Spsc, Builder, Error, Kind, Queue, RecvTimeoutError, SendTimeoutError,
-    TryRecvError, TrySendError, WaitMode,
+    dense::Dense, mpmc::Mpmc, spsc::Spsc, Builder, Error, Kind, Queue, RecvTimeoutError,
+    SendTimeoutError, TryRecvError, TrySendError, Violation, WaitMode,
 };
 use std::io::{Read, Write};
 use std::time::Duration;
@@ -214,6 +216,16 @@ fn kinds_do_not_open_each_other() {
         Queue::<Mpmc>::open(&name),
         Err(Error::Layout(shmq::LayoutError::Kind { .. }))
     ));
+    assert!(matches!(
+        Queue::<Dense>::open(&name),
+        Err(Error::Layout(shmq::LayoutError::Kind { .. }))
+    ));
+    let name = unique_name("api-kinds-dense");
+    let _q = small::<Dense>(&name);
+    assert!(matches!(
+        Queue::<Spsc>::open(&name),
+        Err(Error::Layout(shmq::LayoutError::Kind { .. }))
+    ));
 }
 
 /// Cross-process: a child opens the queue by name (open_or_create), sends
@@ -255,4 +267,298 @@ fn across_processes_spsc() {
 #[test]
 fn across_processes_mpmc() {
     across_processes::<Mpmc>("across_processes_mpmc", "api-x-mpmc");
+}
+
+// The dense kind: records of exactly `slot_size()` bytes (16 here).
+
+/// Record `i` of the dense tests: 16 bytes.
+fn rec(i: u8) -> [u8; 16] {
+    [i; 16]
+}
+
+/// Geometry and snapshot queries; the record size is the slot size.
+#[test]
+fn queries_dense() {
+    let name = unique_name("api-q-dense");
+    let q = small::<Dense>(&name);
+    assert_eq!((q.name(), q.capacity(), q.slot_size()), (&*name, 4, 16));
+    assert!(!q.has_sender() && !q.has_receiver());
+    let mut tx = q.sender().unwrap();
+    let rx = q.receiver().unwrap();
+    assert!(q.has_sender() && q.has_receiver());
+    assert!(!tx.is_abandoned() && !rx.is_abandoned());
+    assert_eq!((tx.capacity(), tx.slot_size()), (4, 16));
+    assert_eq!((rx.capacity(), rx.slot_size()), (4, 16));
+    assert!(q.is_empty() && tx.is_empty() && rx.is_empty());
+    tx.try_send(&rec(1)).unwrap();
+    assert_eq!((q.len(), tx.len(), rx.len()), (1, 1, 1));
+    while tx.try_send(&rec(2)).is_ok() {}
+    assert!(q.is_full() && tx.is_full() && rx.is_full());
+    assert_eq!(q.len(), 4);
+    // Counters: the cursors count records; a refused send counts as full.
+    let stats = tx.stats();
+    assert_eq!((stats.enqueued, stats.dequeued), (4, 0));
+    assert!(stats.full >= 1 && !stats.poisoned);
+    assert_eq!(format!("{:?}", q.stats()), format!("{stats:?}"));
+    assert_eq!((tx.poisoned(), rx.poisoned()), (None, None));
+    drop(rx);
+    assert!(tx.is_abandoned(), "the receiver closed");
+    assert!(!q.has_receiver());
+    // A record size of zero is no geometry.
+    assert!(matches!(
+        Builder::<Dense>::new(&unique_name("api-q-dense0"))
+            .slot_size(0)
+            .create(),
+        Err(Error::Layout(shmq::LayoutError::SlotSize { found: 0 }))
+    ));
+}
+
+/// try_, timed and blocking variants; every length but the record size is
+/// refused on send, and every buffer or type shorter than a record on receive.
+#[test]
+fn calls_dense() {
+    let name = unique_name("api-c-dense");
+    let q = small::<Dense>(&name);
+    let (mut tx, mut rx) = (q.sender().unwrap(), q.receiver().unwrap());
+    let mut buf = [0u8; 16];
+    assert_eq!(rx.try_recv(&mut buf), Err(TryRecvError::Empty));
+    assert_eq!(rx.recv(&mut buf, SHORT), Err(RecvTimeoutError::Timeout));
+    assert!(rx.stats().empty >= 1);
+
+    // Sends of another length: nothing enqueued, whatever the direction.
+    let wrong = |len| TrySendError::WrongSize { len, size: 16 };
+    assert_eq!(tx.try_send(&[0; 17]), Err(wrong(17)));
+    assert_eq!(tx.try_send(b"short"), Err(wrong(5)));
+    assert_eq!(tx.try_send(&[]), Err(wrong(0)));
+    assert_eq!(tx.try_send_value(&1u64), Err(wrong(8)));
+    assert_eq!(tx.try_send_slice(&[1u32, 2]), Err(wrong(4)));
+    assert_eq!(tx.try_send_slice::<u32>(&[]), Err(wrong(4)));
+    let timed = |len| SendTimeoutError::WrongSize { len, size: 16 };
+    assert_eq!(tx.send(b"x", CALL), Err(timed(1)));
+    assert_eq!(tx.send_value(&1u32, CALL), Err(timed(4)));
+    assert_eq!(tx.send_slice(&[1u8; 4], CALL), Err(timed(1)));
+    assert_eq!(tx.send_blocking(&[0; 32]), Err(timed(32)));
+    assert_eq!(tx.send_value_blocking(&[0u64; 3]), Err(timed(24)));
+    assert_eq!(tx.send_slice_blocking(&[0u64]), Err(timed(8)));
+    assert!(tx.is_empty(), "nothing was enqueued");
+
+    tx.try_send(&rec(1)).unwrap();
+    tx.send(&rec(2), CALL).unwrap();
+    tx.send_blocking(&rec(3)).unwrap();
+    tx.try_send_value(&[4u64; 2]).unwrap();
+    assert_eq!(tx.try_send(&rec(9)), Err(TrySendError::Full));
+    assert_eq!(tx.send(&rec(9), SHORT), Err(SendTimeoutError::Timeout));
+    // A buffer shorter than a record: refused, the record stays queued; a
+    // longer one receives exactly one record.
+    let size = |capacity| TryRecvError::Size { len: 16, capacity };
+    assert_eq!(rx.try_recv(&mut [0u8; 15]), Err(size(15)));
+    assert_eq!(rx.try_recv_value::<u64>(), Err(size(8)));
+    assert_eq!(rx.try_recv_value::<[u64; 3]>(), Err(size(24)));
+    assert_eq!(rx.try_recv_slice(&mut [0u32; 4]), Err(size(4)));
+    assert_eq!(
+        rx.recv(&mut [0u8; 3], CALL),
+        Err(RecvTimeoutError::Size {
+            len: 16,
+            capacity: 3
+        })
+    );
+    assert_eq!(rx.len(), 4);
+    let mut big = [0u8; 40];
+    assert_eq!(rx.try_recv(&mut big), Ok(16));
+    assert_eq!(big[..16], rec(1));
+    assert_eq!(rx.recv(&mut buf, CALL), Ok(16));
+    assert_eq!(buf, rec(2));
+    assert_eq!(rx.recv_blocking(&mut buf), Ok(16));
+    assert_eq!(buf, rec(3));
+    assert_eq!(rx.try_recv_value::<[u64; 2]>(), Ok([4, 4]));
+
+    tx.send_value(&[5u32; 4], CALL).unwrap();
+    tx.send_value_blocking(&[6u32; 4]).unwrap();
+    assert_eq!(rx.recv_value::<[u32; 4]>(CALL), Ok([5; 4]));
+    assert_eq!(rx.recv_value_blocking::<[u32; 4]>(), Ok([6; 4]));
+
+    // Slices of records: a prefix that fits, published (and released) at once.
+    let items: Vec<u128> = (1..=6).collect();
+    assert_eq!(tx.try_send_slice(&items), Ok(4));
+    assert_eq!(tx.try_send_slice(&items[4..]), Err(TrySendError::Full));
+    assert_eq!(tx.try_send_slice::<u128>(&[]), Ok(0));
+    let mut out = [0u128; 3];
+    assert_eq!(rx.try_recv_slice(&mut out), Ok(3));
+    assert_eq!(out, [1, 2, 3]);
+    assert_eq!(tx.send_slice(&[7u128, 8], CALL), Ok(2));
+    assert_eq!(tx.send_slice_blocking(&[9u128]), Ok(1));
+    assert_eq!(rx.recv_slice(&mut out, CALL), Ok(3));
+    assert_eq!(out, [4, 7, 8]);
+    assert_eq!(rx.recv_slice_blocking(&mut out), Ok(1));
+    assert_eq!(out[0], 9);
+    assert_eq!(rx.try_recv_slice::<u128>(&mut []), Ok(0));
+    assert_eq!(
+        rx.recv_slice(&mut out, SHORT),
+        Err(RecvTimeoutError::Timeout)
+    );
+
+    let mode = WaitMode::SpinThenPark {
+        spin: Duration::from_micros(1),
+    };
+    tx.set_wait_mode(mode);
+    rx.set_wait_mode(WaitMode::Park);
+    assert_eq!((tx.wait_mode(), rx.wait_mode()), (mode, WaitMode::Park));
+    drop(tx);
+    assert_eq!(
+        rx.recv_blocking(&mut buf),
+        Err(RecvTimeoutError::Disconnected)
+    );
+    assert!(rx.is_abandoned());
+    assert!(!q.stats().poisoned);
+}
+
+/// Iterators and the io traits over records: `write` sends one record (the
+/// first `slot_size()` bytes of a longer buffer) and refuses a shorter one;
+/// `read` takes one record into a buffer of at least `slot_size()` bytes.
+#[test]
+fn iterators_and_io_dense() {
+    let name = unique_name("api-i-dense");
+    let q = small::<Dense>(&name);
+    let (mut tx, mut rx) = (q.sender().unwrap(), q.receiver().unwrap());
+    for i in 1..=3 {
+        tx.try_send(&rec(i)).unwrap();
+    }
+    let got: Vec<Vec<u8>> = rx.try_iter().collect();
+    assert_eq!(got, [rec(1).to_vec(), rec(2).to_vec(), rec(3).to_vec()]);
+    assert_eq!(rx.try_iter().count(), 0);
+
+    tx.try_send(&rec(4)).unwrap();
+    tx.try_send(&rec(5)).unwrap();
+    let drained: Vec<Vec<u8>> = rx.drain().collect();
+    assert_eq!(drained, [rec(4).to_vec(), rec(5).to_vec()]);
+
+    // Write: one record per call; a longer buffer is a short write (so
+    // `write_all` of whole records sends them all), a shorter one is
+    // refused with nothing sent.
+    assert_eq!(tx.write(&[7u8; 20]).unwrap(), 16);
+    assert_eq!(tx.write(&[]).unwrap(), 0);
+    let err = tx.write(&[8u8; 15]).unwrap_err();
+    assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
+    assert_eq!(tx.len(), 1, "the short write sent nothing");
+    let two: Vec<u8> = [rec(8), rec(9)].concat();
+    tx.write_all(&two).unwrap();
+    tx.flush().unwrap();
+    // Formatting writes pieces of any length: refused unless a piece is a
+    // whole record.
+    let err = write!(tx, "{}", 7).unwrap_err();
+    assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
+    assert_eq!(tx.len(), 3);
+    // `write_all` with a partial record at the end: the whole records are
+    // sent, then it fails on the rest.
+    let err = tx.write_all(&[1u8; 20]).unwrap_err();
+    assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
+    assert_eq!(tx.len(), 4);
+
+    let mut buf = [0u8; 64];
+    assert_eq!(rx.read(&mut buf).unwrap(), 16, "one record per read");
+    assert_eq!(buf[..16], [7u8; 16]);
+    // A buffer shorter than a record: refused, the record stays queued.
+    let err = rx.read(&mut [0u8; 8]).unwrap_err();
+    assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
+    let mut exact = [0u8; 32];
+    rx.read_exact(&mut exact).unwrap();
+    assert_eq!(exact[..], two[..]);
+    assert_eq!(rx.read(&mut buf).unwrap(), 16);
+    assert_eq!(buf[..16], [1u8; 16]);
+
+    tx.try_send(&rec(10)).unwrap();
+    drop(tx);
+    let rest: Vec<Vec<u8>> = rx.iter().collect();
+    assert_eq!(rest, [rec(10).to_vec()]);
+    assert_eq!(rx.read(&mut buf).unwrap(), 0, "end of stream");
+}
+
+/// open_or_create, open, remove, persist and the kind's own `remove`.
+#[test]
+fn lifecycle_dense() {
+    let name = unique_name("api-l-dense");
+    let created = shmq::dense::Queue::builder(&name)
+        .capacity(8)
+        .slot_size(24)
+        .persist(true)
+        .open_or_create()
+        .unwrap();
+    let opened = shmq::dense::Queue::open_or_create(&name, Default::default()).unwrap();
+    assert_eq!(
+        (opened.capacity(), opened.slot_size()),
+        (8, 24),
+        "an existing queue keeps its geometry"
+    );
+    let clone = opened.clone();
+    drop((created, opened));
+    assert_eq!(shmq::dense::Queue::open(&name).unwrap().slot_size(), 24);
+    shmq::dense::remove(&name).unwrap();
+    assert!(matches!(shmq::dense::Queue::open(&name), Err(Error::Io(_))));
+    assert!(matches!(shmq::dense::remove(&name), Err(Error::Io(_))));
+    // The clone keeps its mapping after the name is gone.
+    let (mut tx, mut rx) = (clone.sender().unwrap(), clone.receiver().unwrap());
+    tx.try_send_value(&[1u64, 2, 3]).unwrap();
+    assert_eq!(rx.try_recv_value::<[u64; 3]>(), Ok([1, 2, 3]));
+    // The default geometry: 4096 records of a u64.
+    let name = unique_name("api-l-dense-default");
+    let q = shmq::dense::Queue::create(&name, Default::default()).unwrap();
+    assert_eq!((q.capacity(), q.slot_size()), (4096, 8));
+}
+
+/// A forged tail poisons the receiver with `Violation::Tail`; a receiver
+/// attaching to the forged cursors is refused with `Violation::Cursors`.
+#[test]
+fn forged_tail_poisons_dense_receiver() {
+    use shmq_core::layout::offset;
+    let name = unique_name("api-p-dense");
+    let q = small::<Dense>(&name);
+    let (mut tx, mut rx) = (q.sender().unwrap(), q.receiver().unwrap());
+    tx.try_send(&rec(1)).unwrap();
+    assert_eq!(rx.try_recv(&mut [0u8; 16]), Ok(16));
+    // More than a ring ahead of the head (1): no honest sender writes it.
+    common::write_word(&name, offset::TAIL as u64, 1 + 4 + 1);
+    let poisoned = TryRecvError::Poisoned(Violation::Tail { found: 6, limit: 1 });
+    assert_eq!(rx.try_recv(&mut [0u8; 16]), Err(poisoned));
+    assert_eq!(rx.poisoned(), Some(Violation::Tail { found: 6, limit: 1 }));
+    assert_eq!(rx.try_recv(&mut [0u8; 16]), Err(poisoned), "sticky");
+    assert!(q.stats().poisoned && q.stats().consumer_poisoned >= 1);
+    drop(rx);
+    assert!(matches!(
+        q.receiver(),
+        Err(Error::Violation(Violation::Cursors { head: 1, tail: 6 }))
+    ));
+    // The sender keeps its private tail and never reads the forged one.
+    assert_eq!(tx.poisoned(), None);
+}
+
+/// Cross-process: a child opens the queue by name (open_or_create) and
+/// sends three records with one `write_all`; the parent reads them through
+/// the blocking iterator, which ends when the child's sender is gone.
+#[test]
+fn across_processes_dense() {
+    if role().is_some() {
+        let name = common::child_name();
+        let q = Queue::<Dense>::open_or_create(&name, Default::default()).unwrap();
+        assert!(q.has_receiver());
+        let mut tx = q.sender().unwrap();
+        tx.write_all(&[rec(0), rec(1), rec(2)].concat()).unwrap();
+        return;
+    }
+    let _serial = serial();
+    let name = unique_name("api-x-dense");
+    let q = small::<Dense>(&name);
+    let mut rx = q.receiver().unwrap();
+    let mut child = spawn(
+        "across_processes_dense",
+        "sender",
+        &[(NAME_ENV, name.clone())],
+    );
+    let got: Vec<Vec<u8>> = rx.iter().collect();
+    child.expect_success(CALL);
+    assert_eq!(got, [rec(0).to_vec(), rec(1).to_vec(), rec(2).to_vec()]);
+    assert!(rx.is_abandoned());
+    assert_eq!(
+        rx.recv(&mut [0u8; 16], Duration::ZERO),
+        Err(RecvTimeoutError::Disconnected)
+    );
 }

@@ -170,7 +170,8 @@ pub fn gc(prefix: &str, dry_run: bool) -> io::Result<Vec<(String, GcOutcome)>> {
 }
 
 /// The bytes whose locks say who uses a region of `geometry`: the creator's
-/// byte, then each role (SPSC) or endpoint-table entry (MPMC).
+/// byte, then each role (the single-producer kinds: SPSC, bytes, dense) or
+/// endpoint-table entry (MPMC).
 fn lock_bytes(geometry: &Geometry) -> Vec<usize> {
     let mut bytes = vec![CREATOR_LOCK_BYTE];
     match geometry.kind() {

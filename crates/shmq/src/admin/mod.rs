@@ -56,6 +56,24 @@ use std::time::SystemTime;
 /// Directory the regions live in.
 pub const SHM_DIR: &str = os::SHM_DIR;
 
+/// The name of a queue kind as the crate's modules spell it: `"spsc"`,
+/// `"mpmc"`, `"bytes"`, `"dense"` (`"unknown"` for a kind this version
+/// does not name).
+///
+/// ```
+/// use shmq_core::layout::QueueKind;
+/// assert_eq!(shmq::admin::kind_name(QueueKind::Dense), "dense");
+/// ```
+pub fn kind_name(kind: QueueKind) -> &'static str {
+    match kind {
+        QueueKind::Spsc => "spsc",
+        QueueKind::Mpmc => "mpmc",
+        QueueKind::Bytes => "bytes",
+        QueueKind::Dense => "dense",
+        _ => "unknown",
+    }
+}
+
 /// Why one file could not be shown as a region.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -155,13 +173,16 @@ pub struct Endpoint {
 /// a kind does not keep are `None`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Counters {
-    /// Messages (MPMC: positions) enqueued: the tail cursor.
+    /// Messages (MPMC: positions) enqueued: the tail cursor (byte rings: a
+    /// message counter of their own, their tail counts bytes).
     pub enqueued: u64,
-    /// Messages (MPMC: positions) dequeued: the head cursor.
+    /// Messages (MPMC: positions) dequeued: the head cursor (byte rings: a
+    /// message counter).
     pub dequeued: u64,
-    /// SPSC: times the producer found the ring full.
+    /// Single-producer kinds (SPSC, bytes, dense): times the producer found
+    /// the ring full.
     pub full: Option<u64>,
-    /// SPSC: times the consumer found the ring empty.
+    /// Single-producer kinds: times the consumer found the ring empty.
     pub empty: Option<u64>,
     /// MPMC: full or empty polls, summed over the endpoint table.
     pub idle: Option<u64>,
@@ -195,11 +216,12 @@ pub struct RegionInfo {
     pub name: String,
     /// Queue kind.
     pub kind: QueueKind,
-    /// Number of slots.
+    /// Number of slots (dense: records; bytes: data bytes).
     pub capacity: u32,
-    /// Largest message in bytes.
+    /// Largest message in bytes (dense: the size of every record).
     pub slot_size: u32,
-    /// Bytes between slots.
+    /// Bytes between slots (dense: the record size rounded up to 8, no
+    /// slot header).
     pub stride: usize,
     /// MPMC endpoint-table entries (0 for SPSC).
     pub max_endpoints: u32,
@@ -541,130 +563,4 @@ pub fn path(name: &str) -> PathBuf {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::spsc;
-    use std::sync::atomic::{AtomicU32, Ordering};
-
-    pub(super) fn unique(tag: &str) -> String {
-        static NEXT: AtomicU32 = AtomicU32::new(0);
-        let n = NEXT.fetch_add(1, Ordering::Relaxed);
-        format!("shmq-admin-{tag}-{}-{n}", std::process::id())
-    }
-
-    pub(super) fn poke(name: &str, off: u64, value: u32) {
-        let f = std::fs::OpenOptions::new()
-            .write(true)
-            .open(path(name))
-            .unwrap();
-        f.write_all_at(&value.to_ne_bytes(), off).unwrap();
-    }
-
-    #[test]
-    fn inspect_shows_geometry_roles_and_queue() {
-        let name = unique("inspect");
-        let q = spsc::Queue::builder(&name)
-            .capacity(8)
-            .slot_size(16)
-            .create()
-            .unwrap();
-        let mut tx = q.sender().unwrap();
-        tx.try_send(b"a").unwrap();
-        tx.try_send(b"b").unwrap();
-        let info = inspect(&name).unwrap();
-        assert_eq!(
-            (info.kind, info.capacity, info.slot_size),
-            (QueueKind::Spsc, 8, 16)
-        );
-        assert_eq!(info.queued, Some(2));
-        assert_eq!(info.counters.enqueued, 2);
-        assert!(info.creator_alive && !info.persistent && !info.poisoned);
-        assert_eq!(info.senders(), (1, 0));
-        assert_eq!(info.receivers(), (0, 0));
-        assert_eq!(info.file_size, info.total_size);
-        drop(tx);
-        // Closed cleanly: the role is free, not dead.
-        assert_eq!(inspect(&name).unwrap().senders(), (0, 0));
-    }
-
-    #[test]
-    fn inspect_mpmc_lists_entries() {
-        let name = unique("mpmc");
-        let q = crate::mpmc::Queue::create(&name, Default::default()).unwrap();
-        let _a = q.sender().unwrap();
-        let _b = q.receiver().unwrap();
-        let _c = q.receiver().unwrap();
-        let info = inspect(&name).unwrap();
-        assert_eq!(info.kind, QueueKind::Mpmc);
-        assert_eq!(info.senders(), (1, 0));
-        assert_eq!(info.receivers(), (2, 0));
-        assert!(info.counters.idle.is_some() && info.counters.full.is_none());
-    }
-
-    #[test]
-    fn broken_regions_are_errors_not_panics() {
-        let name = unique("broken");
-        let q = spsc::Queue::builder(&name).persist(true).create().unwrap();
-        drop(q);
-        poke(&name, offset::POISONED as u64, 1);
-        assert!(inspect(&name).unwrap().poisoned);
-        poke(&name, offset::CAPACITY as u64, 3);
-        let e = inspect(&name).unwrap_err();
-        assert!(
-            matches!(e, InspectError::Invalid(LayoutError::Capacity { found: 3 })),
-            "{e}"
-        );
-        assert!(e.is_shmq());
-        poke(&name, offset::CAPACITY as u64, 1024);
-        poke(&name, offset::READY as u64, 0);
-        assert!(matches!(inspect(&name), Err(InspectError::NotReady)));
-        poke(&name, offset::READY as u64, layout::READY);
-        let f = std::fs::OpenOptions::new()
-            .write(true)
-            .open(path(&name))
-            .unwrap();
-        f.set_len(HEADER_SIZE as u64 + 8).unwrap();
-        let e = inspect(&name).unwrap_err();
-        assert!(matches!(e, InspectError::Truncated { .. }), "{e}");
-        // Not ready or invalid: a sweep keeps it.
-        assert!(matches!(
-            gc_one(&name, false).unwrap(),
-            GcOutcome::Invalid(_)
-        ));
-        f.set_len(100).unwrap();
-        assert!(!inspect(&name).unwrap_err().is_shmq());
-        poke(&name, 0, 0);
-        remove(&name, true).unwrap();
-        assert!(!path(&name).exists());
-    }
-
-    #[test]
-    fn other_files_are_not_regions_and_do_not_block() {
-        let fifo = unique("fifo");
-        rustix::fs::mknodat(
-            rustix::fs::CWD,
-            path(&fifo),
-            rustix::fs::FileType::Fifo,
-            rustix::fs::Mode::from_raw_mode(0o600),
-            0,
-        )
-        .unwrap();
-        let e = inspect(&fifo).unwrap_err();
-        assert!(!e.is_shmq(), "{e}");
-        assert!(matches!(
-            gc_one(&fifo, false).unwrap(),
-            GcOutcome::NotShmq(_)
-        ));
-        assert!(remove(&fifo, false).is_err());
-        std::fs::remove_file(path(&fifo)).unwrap();
-        let text = unique("text");
-        std::fs::write(path(&text), vec![b'x'; 4096]).unwrap();
-        assert!(matches!(inspect(&text), Err(InspectError::NotShmq(_))));
-        assert!(matches!(
-            gc_one(&text, false).unwrap(),
-            GcOutcome::NotShmq(_)
-        ));
-        assert!(path(&text).exists());
-        std::fs::remove_file(path(&text)).unwrap();
-    }
-}
+mod tests;
