@@ -29,10 +29,11 @@
 //!    figures include any delay the producer itself suffered (coordinated
 //!    omission corrected);
 //! 3. *socket*: `--pipe` readings through a Unix stream socket (a pipe
-//!    measures the same on Linux) between the same two processes, in the
-//!    same batches: one `write(2)` per batch and `read(2)` until the batch
-//!    is complete (no user-space buffering on either side), built and
-//!    verified the same way, timed the same way: the contrast.
+//!    measures the same on Linux) between the same two processes, twice: in
+//!    the stream's batches (one `write(2)` per batch, `read(2)` until the
+//!    batch is complete), then one reading per `write(2)`; no user-space
+//!    buffering on either side, built and verified the same way, timed the
+//!    same way: the contrast.
 //!
 //! Every wait is bounded: a child that sees no progress for 10 s fails.
 
@@ -76,6 +77,8 @@ impl Reading {
 const PATIENCE: Duration = Duration::from_secs(10);
 /// Readings per batch in the stream and socket phases (3.5 KiB).
 const BATCH: usize = 64;
+/// Readings per `write(2)` in the two runs of the socket phase.
+const SOCKET_BATCHES: [usize; 2] = [BATCH, 1];
 const FLOOR_ROUNDS: u64 = 100_000;
 
 struct Args {
@@ -111,6 +114,19 @@ fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
 fn now_ns() -> u64 {
     let t = rustix::time::clock_gettime(rustix::time::ClockId::Monotonic);
     t.tv_sec as u64 * 1_000_000_000 + t.tv_nsec as u64
+}
+
+/// Times the kernel took this process off its CPU against its will so far
+/// (`nonvoluntary_ctxt_switches` in `/proc/self/status`), 0 if unknown.
+fn preemptions() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("nonvoluntary_ctxt_switches:"))
+                .and_then(|v| v.trim().parse().ok())
+        })
+        .unwrap_or(0)
 }
 
 fn pin(cpu: usize) {
@@ -253,16 +269,26 @@ fn producer(name: &str, args: &Args) -> Result<(), String> {
         seq += 1;
     }
     drop(tx);
+    floor.word(264).store(preemptions(), Ordering::Relaxed);
     // The contrast: the same readings through a Unix socket (our stdout),
-    // one write each. A consumer that died closes its end: the write fails.
-    // Unbuffered: one write(2) per reading (std's stdout would batch them).
+    // in the stream's batches, then one per write. A consumer that died
+    // closes its end: the write fails. Unbuffered: one write(2) per batch
+    // (std's stdout would batch on its own).
+    for per_write in SOCKET_BATCHES {
+        socket_send(&mut rng, &mut batch[..per_write], args.pipe)?;
+    }
+    Ok(())
+}
+
+/// Writes `total` readings to stdout, `batch.len()` per `write(2)`.
+fn socket_send(rng: &mut u64, batch: &mut [Reading], total: u64) -> Result<(), String> {
     let out = std::io::stdout();
     let mut i = 0;
-    while i < args.pipe {
-        let k = (args.pipe - i).min(BATCH as u64) as usize;
+    while i < total {
+        let k = (total - i).min(batch.len() as u64) as usize;
         for (j, r) in batch[..k].iter_mut().enumerate() {
             let n = i + j as u64;
-            *r = reading(&mut rng, n, 2, if n == 0 { now_ns() } else { 0 });
+            *r = reading(rng, n, 2, if n == 0 { now_ns() } else { 0 });
         }
         let mut bytes = bytemuck::cast_slice::<Reading, u8>(&batch[..k]);
         while !bytes.is_empty() {
@@ -288,7 +314,10 @@ fn consumer(name: &str, args: &Args) -> Result<(), String> {
     let queue = Queue::open(name).map_err(|e| format!("open: {e}"))?;
     let mut rx = queue.receiver().map_err(|e| format!("receiver: {e}"))?;
     let mut batch = [Reading::zeroed(); BATCH];
-    let mut latency = Histogram::<u64>::new(3).map_err(|e| e.to_string())?;
+    // Bounds up to a minute: `saturating_record` clamps to the highest
+    // trackable value instead of growing (`new(3)` alone tracks ≈ 2 µs).
+    let mut latency =
+        Histogram::<u64>::new_with_bounds(1, 60_000_000_000, 3).map_err(|e| e.to_string())?;
     let (mut expected, mut stream_first_ns, mut stream_last_ns) = (0u64, 0u64, 0u64);
     let mut last_progress = Instant::now();
     let mut idle = 0u32;
@@ -330,8 +359,12 @@ fn consumer(name: &str, args: &Args) -> Result<(), String> {
     if expected != total {
         return Err(format!("received {expected} readings, expected {total}"));
     }
+    let consumer_preempted = preemptions();
     let floor_ns = floor.word(256).load(Ordering::Relaxed).max(1);
-    let pipe_ns = pipe_stream(args)?;
+    let mut pipe_ns = Vec::new();
+    for per_read in SOCKET_BATCHES {
+        pipe_ns.extend(pipe_stream(&mut batch[..per_read], args.pipe)?);
+    }
     println!(
         "floor:  a cache line's round trip between the two processes takes {floor_ns} ns (mean of {FLOOR_ROUNDS}, measured before the traffic)"
     );
@@ -350,19 +383,21 @@ fn consumer(name: &str, args: &Args) -> Result<(), String> {
             "        per reading: 1/{BATCH} of a try_send_slice + try_recv_slice of up to {BATCH} readings of 56 B (shmq::dense), building the reading (xorshift + checksum) and verifying it (sequence + checksum); no clock read per reading"
         );
     }
-    if let Some(per_msg) = pipe_ns {
+    for (per_msg, per_write) in pipe_ns.iter().zip(SOCKET_BATCHES) {
         print!(
-            "socket: {} readings through a Unix socket between the same processes: {per_msg:.1} ns/msg",
+            "socket: {} readings through a Unix socket between the same processes, {per_write} per write: {per_msg:.1} ns/msg",
             args.pipe
         );
         match shmq_ns {
             Some(s) if s > 0.0 => {
-                println!(" ({:.0}× the shmq stream's time per reading)", per_msg / s)
+                println!(" ({:.1}× the shmq stream's time per reading)", per_msg / s)
             }
             _ => println!(),
         }
+    }
+    if !pipe_ns.is_empty() {
         println!(
-            "        per reading: 1/{BATCH} of a write(2) of {BATCH} readings + read(2) until the batch arrived (no user-space buffering), the same building and verifying, timed the same way"
+            "        per reading: its share of a write(2) + read(2) until the batch arrived (no user-space buffering), the same building and verifying, timed the same way"
         );
     }
     if !latency.is_empty() {
@@ -387,25 +422,40 @@ fn consumer(name: &str, args: &Args) -> Result<(), String> {
                 "        WARNING: p50 is below a quarter of the floor round trip: the two CPUs' clocks disagree; these one-way figures are not trustworthy (the floor and stream figures are)"
             );
         }
+        let late = latency.count_between(100_000, u64::MAX);
+        if late > 0 {
+            println!(
+                "        the kernel preempted the producer {} and the consumer {} times before the socket phase (/proc/self/status)",
+                floor.word(264).load(Ordering::Relaxed),
+                consumer_preempted
+            );
+            // Both processes spin on their own CPU; when the kernel runs
+            // something else there, the readings scheduled meanwhile are
+            // late by up to that time slice, and are counted so.
+            println!(
+                "        {late} of {} readings arrived more than 100 µs after their intended send time: a process lost its CPU for a while (every later reading of that stretch counts as late)",
+                latency.len()
+            );
+        }
     }
     Ok(())
 }
 
-/// The consumer's half of the socket phase: reads `args.pipe` readings from
-/// stdin (the producer's stdout) and returns the ns per reading, timed from
-/// the producer's clock in the first reading to our clock after the last.
-fn pipe_stream(args: &Args) -> Result<Option<f64>, String> {
-    if args.pipe == 0 {
+/// The consumer's half of a socket run: reads `total` readings from stdin
+/// (the producer's stdout), `batch.len()` at a time, and returns the ns per
+/// reading, timed from the producer's clock in the first reading to our
+/// clock after the last.
+fn pipe_stream(batch: &mut [Reading], total: u64) -> Result<Option<f64>, String> {
+    if total == 0 {
         return Ok(None);
     }
     // Unbuffered: read(2) straight from the socket (std's stdin would
     // read ahead into a buffer and hide the per-reading cost).
     let input = std::io::stdin();
     let mut first_ns = 0;
-    let mut batch = [Reading::zeroed(); BATCH];
     let mut i = 0;
-    while i < args.pipe {
-        let k = (args.pipe - i).min(BATCH as u64) as usize;
+    while i < total {
+        let k = (total - i).min(batch.len() as u64) as usize;
         let buf = bytemuck::cast_slice_mut::<Reading, u8>(&mut batch[..k]);
         let mut got = 0;
         while got < buf.len() {
@@ -424,7 +474,7 @@ fn pipe_stream(args: &Args) -> Result<Option<f64>, String> {
             i += 1;
         }
     }
-    let ns = now_ns().saturating_sub(first_ns) as f64 / args.pipe as f64;
+    let ns = now_ns().saturating_sub(first_ns) as f64 / total as f64;
     Ok(Some(ns))
 }
 
