@@ -212,8 +212,10 @@ macro_rules! endpoint_classes {
             ///
             /// Raises ``Timeout``; ``Disconnected`` if the queue is full and
             /// every receiver is gone; ``TooLarge`` if ``data`` is longer than
-            /// a slot; ``Poisoned``; ``BufferError``/``TypeError`` if ``data``
-            /// is not a contiguous bytes-like object.
+            /// ``slot_size``; ``WrongSize`` (dense) if ``data`` is not exactly
+            /// one record of ``slot_size`` bytes; ``Poisoned``;
+            /// ``BufferError``/``TypeError`` if ``data`` is not a contiguous
+            /// bytes-like object.
             #[pyo3(signature = (data, timeout = None))]
             fn send(
                 &mut self,
@@ -227,7 +229,7 @@ macro_rules! endpoint_classes {
             /// Sends the bytes of ``data`` if a slot is free; never waits.
             ///
             /// Raises ``Full``; ``Disconnected`` (full, and every receiver is
-            /// gone); ``TooLarge``; ``Poisoned``.
+            /// gone); ``TooLarge``; ``WrongSize`` (dense); ``Poisoned``.
             fn try_send(&mut self, data: &Bound<'_, PyAny>) -> PyResult<()> {
                 self.0.try_send(data)
             }
@@ -243,13 +245,15 @@ macro_rules! endpoint_classes {
                 self.0.inner.is_closed()
             }
 
-            /// Number of slots of the queue.
+            /// Number of slots of the queue (bytes kind: the ring's size in
+            /// bytes; dense: records).
             #[getter]
             fn capacity(&self) -> usize {
                 self.0.capacity
             }
 
-            /// Largest message, in bytes.
+            /// Largest message, in bytes (bytes kind: ``max_message``;
+            /// dense: ``record_size``, the only length it accepts).
             #[getter]
             fn slot_size(&self) -> usize {
                 self.0.slot_size
@@ -310,7 +314,8 @@ macro_rules! endpoint_classes {
             /// allocation) and returns its length; waits as ``recv`` does.
             ///
             /// Raises as ``recv``; ``TooLarge`` if the message is longer than
-            /// ``buffer`` (it stays queued); ``BufferError``/``TypeError`` if
+            /// ``buffer`` (it stays queued; dense: ``buffer`` must hold a
+            /// whole record); ``BufferError``/``TypeError`` if
             /// ``buffer`` is not a writable contiguous buffer.
             #[pyo3(signature = (buffer, timeout = None))]
             fn recv_into(
@@ -349,13 +354,15 @@ macro_rules! endpoint_classes {
                 self.0.inner.is_closed()
             }
 
-            /// Number of slots of the queue.
+            /// Number of slots of the queue (bytes kind: the ring's size in
+            /// bytes; dense: records).
             #[getter]
             fn capacity(&self) -> usize {
                 self.0.capacity
             }
 
-            /// Largest message, in bytes.
+            /// Largest message, in bytes (bytes kind: ``max_message``;
+            /// dense: ``record_size``, the only length it accepts).
             #[getter]
             fn slot_size(&self) -> usize {
                 self.0.slot_size

@@ -18,6 +18,7 @@ pub(crate) mod py {
     pyo3::import_exception!(shmq.errors, Timeout);
     pyo3::import_exception!(shmq.errors, Disconnected);
     pyo3::import_exception!(shmq.errors, TooLarge);
+    pyo3::import_exception!(shmq.errors, WrongSize);
     pyo3::import_exception!(shmq.errors, RoleTaken);
     pyo3::import_exception!(shmq.errors, TableFull);
     pyo3::import_exception!(shmq.errors, Poisoned);
@@ -68,6 +69,7 @@ pub(crate) fn try_send(e: TrySendError) -> PyErr {
     match e {
         TrySendError::Full => py::Full::new_err(msg),
         TrySendError::TooLarge { .. } => py::TooLarge::new_err(msg),
+        TrySendError::WrongSize { .. } => py::WrongSize::new_err(msg),
         TrySendError::Disconnected => py::Disconnected::new_err(msg),
         TrySendError::Poisoned(_) => py::Poisoned::new_err(msg),
         _ => py::Error::new_err(msg),
@@ -80,6 +82,7 @@ pub(crate) fn send(e: SendTimeoutError) -> PyErr {
     match e {
         SendTimeoutError::Timeout => py::Timeout::new_err(msg),
         SendTimeoutError::TooLarge { .. } => py::TooLarge::new_err(msg),
+        SendTimeoutError::WrongSize { .. } => py::WrongSize::new_err(msg),
         SendTimeoutError::Disconnected => py::Disconnected::new_err(msg),
         SendTimeoutError::Poisoned(_) => py::Poisoned::new_err(msg),
         _ => py::Error::new_err(msg),

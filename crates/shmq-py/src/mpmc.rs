@@ -2,9 +2,9 @@
 
 use crate::endpoint::endpoint_classes;
 use crate::errors;
-use crate::kind::Mpmc;
 use crate::queue::{queue_class, QueueState};
 use pyo3::prelude::*;
+use shmq::mpmc::Mpmc;
 
 fn builder(
     name: &str,

@@ -12,12 +12,12 @@ use pyo3::prelude::*;
 /// The shared state of a Python `Queue`.
 #[derive(Debug)]
 pub(crate) struct QueueState<K: Kind> {
-    pub(crate) inner: Owned<K::Queue>,
+    pub(crate) inner: Owned<shmq::Queue<K>>,
     pub(crate) name: String,
 }
 
 impl<K: Kind> QueueState<K> {
-    pub(crate) fn new(queue: K::Queue, name: &str) -> Self {
+    pub(crate) fn new(queue: shmq::Queue<K>, name: &str) -> Self {
         QueueState {
             inner: Owned::new(queue, "Queue", true),
             name: name.to_owned(),
@@ -28,7 +28,7 @@ impl<K: Kind> QueueState<K> {
     /// the creator to finish initialising the region).
     pub(crate) fn open(py: Python<'_>, name: &str) -> PyResult<Self> {
         let q = py
-            .detach(|| K::open(name))
+            .detach(|| shmq::Queue::<K>::open(name))
             .map_err(|e| errors::setup(e, name))?;
         Ok(Self::new(q, name))
     }
@@ -37,7 +37,7 @@ impl<K: Kind> QueueState<K> {
     pub(crate) fn open_or_create(
         py: Python<'_>,
         name: &str,
-        open_or_create: impl FnOnce() -> Result<K::Queue, shmq::Error> + Send,
+        open_or_create: impl FnOnce() -> Result<shmq::Queue<K>, shmq::Error> + Send,
     ) -> PyResult<Self> {
         let q = py
             .detach(open_or_create)
@@ -47,28 +47,30 @@ impl<K: Kind> QueueState<K> {
 
     /// `Queue.remove`.
     pub(crate) fn remove(name: &str) -> PyResult<()> {
-        shmq::spsc::Queue::remove(name).map_err(|e| errors::setup(e, name))
+        shmq::Queue::<K>::remove(name).map_err(|e| errors::setup(e, name))
     }
 
-    pub(crate) fn sender(&mut self) -> PyResult<crate::endpoint::SenderState<K::Sender>> {
+    pub(crate) fn sender(&mut self) -> PyResult<crate::endpoint::SenderState<shmq::Sender<K>>> {
         let q = self.inner.get()?;
-        let tx = K::sender(q).map_err(|e| errors::setup(e, &self.name))?;
+        let tx = q.sender().map_err(|e| errors::setup(e, &self.name))?;
         Ok(crate::endpoint::SenderState::new(
             tx,
             &self.name,
-            K::capacity(q),
-            K::slot_size(q),
+            q.capacity(),
+            q.slot_size(),
         ))
     }
 
-    pub(crate) fn receiver(&mut self) -> PyResult<crate::endpoint::ReceiverState<K::Receiver>> {
+    pub(crate) fn receiver(
+        &mut self,
+    ) -> PyResult<crate::endpoint::ReceiverState<shmq::Receiver<K>>> {
         let q = self.inner.get()?;
-        let rx = K::receiver(q).map_err(|e| errors::setup(e, &self.name))?;
+        let rx = q.receiver().map_err(|e| errors::setup(e, &self.name))?;
         Ok(crate::endpoint::ReceiverState::new(
             rx,
             &self.name,
-            K::capacity(q),
-            K::slot_size(q),
+            q.capacity(),
+            q.slot_size(),
         ))
     }
 
@@ -77,8 +79,8 @@ impl<K: Kind> QueueState<K> {
             Ok(q) => format!(
                 "<{class} {:?} capacity={} slot_size={}>",
                 self.name,
-                K::capacity(q),
-                K::slot_size(q)
+                q.capacity(),
+                q.slot_size()
             ),
             Err(_) => format!("<{class} {:?}, closed>", self.name),
         }
@@ -129,9 +131,9 @@ macro_rules! queue_class {
 
             /// Takes a sending endpoint.
             ///
-            /// Raises ``RoleTaken`` (SPSC: a live sender exists in any
-            /// process); ``TableFull`` (MPMC); ``Poisoned``; ``ValueError``
-            /// if this handle is closed.
+            /// Raises ``RoleTaken`` (SPSC, bytes, dense: a live sender exists
+            /// in any process); ``TableFull`` (MPMC); ``Poisoned``;
+            /// ``ValueError`` if this handle is closed.
             fn sender(&mut self) -> PyResult<$Sender> {
                 self.0.sender().map($Sender)
             }
@@ -141,16 +143,18 @@ macro_rules! queue_class {
                 self.0.receiver().map($Receiver)
             }
 
-            /// Number of slots.
+            /// Number of slots (bytes kind: the ring's size in bytes;
+            /// dense: records).
             #[getter]
             fn capacity(&mut self) -> PyResult<usize> {
-                Ok(<$K as crate::kind::Kind>::capacity(self.0.inner.get()?))
+                Ok(self.0.inner.get()?.capacity())
             }
 
-            /// Largest message, in bytes.
+            /// Largest message, in bytes (bytes kind: ``max_message``;
+            /// dense: ``record_size``, the only length it accepts).
             #[getter]
             fn slot_size(&mut self) -> PyResult<usize> {
-                Ok(<$K as crate::kind::Kind>::slot_size(self.0.inner.get()?))
+                Ok(self.0.inner.get()?.slot_size())
             }
 
             /// The queue's name.
@@ -166,9 +170,10 @@ macro_rules! queue_class {
             }
 
             /// Messages in the queue: a snapshot (other processes change it
-            /// at any moment), between 0 and ``capacity``.
+            /// at any moment), between 0 and ``capacity`` (bytes kind: at
+            /// most ``capacity // 8``).
             fn len(&mut self) -> PyResult<usize> {
-                Ok(<$K as crate::kind::Kind>::len(self.0.inner.get()?))
+                Ok(self.0.inner.get()?.len())
             }
 
             /// The queue's counters, a dict (informative: peers write them).
@@ -176,7 +181,7 @@ macro_rules! queue_class {
                 &mut self,
                 py: Python<'py>,
             ) -> PyResult<Bound<'py, pyo3::types::PyDict>> {
-                <$K as crate::kind::Kind>::stats(py, self.0.inner.get()?)
+                <$K as crate::kind::Kind>::stats(py, &self.0.inner.get()?.stats())
             }
 
             /// Closes this handle (idempotent). Endpoints taken from it stay

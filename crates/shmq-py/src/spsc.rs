@@ -2,9 +2,9 @@
 
 use crate::endpoint::endpoint_classes;
 use crate::errors;
-use crate::kind::Spsc;
 use crate::queue::{queue_class, QueueState};
 use pyo3::prelude::*;
+use shmq::spsc::Spsc;
 
 fn builder(name: &str, capacity: u32, slot_size: u32, persist: bool) -> shmq::spsc::Builder {
     shmq::spsc::Queue::builder(name)

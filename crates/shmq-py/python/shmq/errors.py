@@ -13,6 +13,7 @@ class                  also a
 :class:`Timeout`       :class:`TimeoutError`
 :class:`Disconnected`  (the peer closed its end or died; the queue is drained)
 :class:`TooLarge`      :class:`ValueError`
+:class:`WrongSize`     :class:`ValueError` (dense: not exactly one record long)
 :class:`RoleTaken`     (another live endpoint holds the role)
 :class:`TableFull`     (MPMC: every endpoint-table entry is in use)
 :class:`Poisoned`      (a peer wrote an impossible state into the region)
@@ -33,6 +34,7 @@ __all__ = [
     "Timeout",
     "Disconnected",
     "TooLarge",
+    "WrongSize",
     "RoleTaken",
     "TableFull",
     "Poisoned",
@@ -77,8 +79,23 @@ class TooLarge(Error, ValueError):
     buffer given to ``recv_into`` (the message stays queued)."""
 
 
+class WrongSize(Error, ValueError):
+    """Dense queues (:mod:`shmq.dense`): a message that is not exactly one
+    record (``record_size`` bytes, the queue's ``slot_size``) long. Nothing
+    was sent. A sibling of :class:`TooLarge`, not a subclass: a message may
+    be too short as well; both are :class:`ValueError`.
+
+    >>> import shmq
+    >>> with shmq.dense.Queue.create("doc-wrongsize", record_size=8) as q, q.sender() as tx:
+    ...     tx.try_send(b"short")
+    Traceback (most recent call last):
+    ...
+    shmq.errors.WrongSize: message of 5 bytes is not one record of 8
+    """
+
+
 class RoleTaken(Error):
-    """SPSC: another live endpoint, in this or another process, holds the role."""
+    """SPSC, bytes, dense: another live endpoint, in this or another process, holds the role."""
 
 
 class TableFull(Error):
