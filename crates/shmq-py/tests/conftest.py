@@ -40,8 +40,36 @@ def name():
 
 @pytest.fixture(params=["spsc", "mpmc"])
 def kind(request):
-    """The module of each queue kind: shmq.spsc, then shmq.mpmc."""
+    """The module of each slotted queue kind: shmq.spsc, then shmq.mpmc."""
     return getattr(shmq, request.param)
+
+
+ALL_KINDS = ["spsc", "mpmc", "bytes", "dense"]
+
+
+@pytest.fixture(params=ALL_KINDS)
+def any_kind(request):
+    """The module of every queue kind, for tests whose messages all have one
+    length (a dense queue takes records of exactly one length) and that do
+    not count slots (a bytes queue's capacity is in bytes)."""
+    return getattr(shmq, request.param)
+
+
+def kind_name(kind) -> str:
+    return kind.__name__.split(".")[1]
+
+
+def geometry(kind, capacity: int, size: int) -> dict:
+    """``create()`` arguments of ``kind`` for ``capacity`` messages of
+    ``size`` bytes: records of exactly ``size`` (dense); a ring of at least
+    ``capacity`` records of ``size`` bytes and their headers (bytes)."""
+    k = kind_name(kind)
+    if k == "dense":
+        return {"capacity": capacity, "record_size": size}
+    if k == "bytes":
+        need = max(64, capacity * ((size + 7) // 8 * 8 + 8), 2 * (size + 16))
+        return {"capacity_bytes": 1 << (need - 1).bit_length(), "max_message": size}
+    return {"capacity": capacity, "slot_size": size}
 
 
 def until(condition, what: str, bound: float = BOUND):

@@ -1,19 +1,21 @@
 """Bad names, taken roles, permissions, and hostile bytes in the region:
 each a shmq exception, never a crash."""
 
+import json
 import os
 import random
 
 import pytest
 
 import shmq
-from conftest import finish, python
+from conftest import ALL_KINDS, finish, geometry, kind_name, python
 
 SHM = "/dev/shm"
 
 
 @pytest.mark.parametrize("bad", ["", "a/b", ".hidden", "x" * 201, "sp ace", "../etc"])
-def test_bad_names_are_invalid_name_errors(kind, bad):
+def test_bad_names_are_invalid_name_errors(any_kind, bad):
+    kind = any_kind
     for call in (lambda: kind.Queue.create(bad), lambda: kind.Queue.open(bad),
                  lambda: kind.Queue.remove(bad), lambda: kind.Queue.open_or_create(bad)):
         with pytest.raises(shmq.InvalidName) as e:
@@ -21,7 +23,8 @@ def test_bad_names_are_invalid_name_errors(kind, bad):
         assert isinstance(e.value, ValueError)
 
 
-def test_missing_and_existing_names(kind, name):
+def test_missing_and_existing_names(any_kind, name):
+    kind = any_kind
     with pytest.raises(shmq.NotFound) as e:
         kind.Queue.open(name)
     assert e.value.errno is not None and e.value.filename == name
@@ -39,10 +42,14 @@ def test_invalid_geometry_is_invalid_region(kind, name):
         kind.Queue.create(name, capacity=-1)
 
 
-def test_the_other_kind_is_invalid_region(name):
-    with shmq.spsc.Queue.create(name):
-        with pytest.raises(shmq.InvalidRegion):
-            shmq.mpmc.Queue.open(name)
+@pytest.mark.parametrize("made", ALL_KINDS)
+def test_another_kinds_region_is_invalid_region(name, made):
+    with getattr(shmq, made).Queue.create(name):
+        for other in ALL_KINDS:
+            if other != made:
+                with pytest.raises(shmq.InvalidRegion):
+                    getattr(shmq, other).Queue.open(name)
+        getattr(shmq, made).Queue.open(name).close()
 
 
 def test_spsc_roles_are_exclusive_until_closed(name):
@@ -68,7 +75,8 @@ def test_mpmc_table_full(name):
         b.close()
 
 
-def test_a_file_others_may_write_is_refused(kind, name):
+def test_a_file_others_may_write_is_refused(any_kind, name):
+    kind = any_kind
     with kind.Queue.create(name):
         os.chmod(os.path.join(SHM, name), 0o666)
         with pytest.raises(shmq.PermissionDenied) as e:
@@ -121,17 +129,18 @@ def test_forged_cursors_poison_the_queue(name):
 
 
 HOSTILE_CHILD = """
-import mmap, os, random, sys
+import json, mmap, os, random, sys
 import shmq
 
 kind, name, seed = getattr(shmq, sys.argv[1]), sys.argv[2], int(sys.argv[3])
 rng = random.Random(seed)
-q = kind.Queue.create(name, capacity=8, slot_size=32)
+q = kind.Queue.create(name, **json.loads(sys.argv[5]))
+size = q.slot_size  # read before any scribble
 path = os.path.join("/dev/shm", name)
 fd = os.open(path, os.O_RDWR)
 region = mmap.mmap(fd, os.path.getsize(path))
 tx, rx = q.sender(), q.receiver()
-buf = bytearray(32)
+buf = bytearray(size)
 errors = ok = 0
 
 
@@ -157,8 +166,9 @@ for round in range(300):
         scribble()
     calls = [lambda: q.len(), lambda: q.stats()]
     if not tx.closed:
-        calls += [lambda: tx.try_send(b"m" * rng.randrange(0, 33)),
-                  lambda: tx.send(b"m", timeout=0.001)]
+        # Lengths up to the largest (dense: often exactly the record size).
+        calls += [lambda: tx.try_send(b"m" * rng.choice((size, rng.randrange(0, size + 1)))),
+                  lambda: tx.send(b"m" * size, timeout=0.001)]
     if not rx.closed:
         calls += [lambda: rx.try_recv(), lambda: rx.recv_into(buf, timeout=0.001)]
     for call in calls:
@@ -185,11 +195,13 @@ print("survived", ok, errors)
 
 
 @pytest.mark.parametrize("mode", ["interleaved", "concurrent"])
-def test_random_scribbles_raise_only_shmq_errors(kind, name, mode):
+def test_random_scribbles_raise_only_shmq_errors(any_kind, name, mode):
     # In a child process, so that a crash (a signal) would show as its exit
     # status instead of killing the test run.
+    kind = any_kind
     seed = random.randrange(1 << 30)
-    proc = python(HOSTILE_CHILD, kind.__name__.split(".")[1], name, str(seed), mode)
+    shape = json.dumps(geometry(kind, 8, 32))
+    proc = python(HOSTILE_CHILD, kind_name(kind), name, str(seed), mode, shape)
     code, out, err = finish(proc)
     assert code == 0, f"seed {seed}: {err}"
     assert out.startswith("survived"), f"seed {seed}: {err}"

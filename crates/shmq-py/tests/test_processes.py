@@ -1,6 +1,8 @@
 """Across processes: plain ``python`` processes sharing only a name,
-``multiprocessing`` with "spawn" and "fork", peers that exit or are killed."""
+``multiprocessing`` with "spawn" and "fork", peers that exit or are killed.
+Tests whose messages all have one length run on every kind (``any_kind``)."""
 
+import json
 import multiprocessing
 import os
 import signal
@@ -10,35 +12,33 @@ import pytest
 
 import peers
 import shmq
-from conftest import BOUND, finish, fresh_name, python, read_line, until
+from conftest import BOUND, finish, fresh_name, geometry, kind_name, python, read_line, until
 
 COUNT = 2000
 
 
-def kind_name(kind):
-    return kind.__name__.split(".")[1]
-
-
-def test_separate_processes_sharing_only_the_name(kind, name):
+def test_separate_processes_sharing_only_the_name(any_kind, name):
+    kind = any_kind
+    shape = json.dumps(geometry(kind, 64, 8))
     # Neither process is the parent of a queue object: each opens or creates
     # the (persistent) queue by name, in whatever order they get there.
     producer = python(
         """
-        import sys, shmq
+        import json, sys, shmq
         kind, name, count = getattr(shmq, sys.argv[1]), sys.argv[2], int(sys.argv[3])
-        q = kind.Queue.open_or_create(name, capacity=64, slot_size=16, persist=True)
+        q = kind.Queue.open_or_create(name, **json.loads(sys.argv[4]), persist=True)
         with q.sender() as tx:
             for i in range(count):
                 tx.send(i.to_bytes(8, "little"), timeout=60)
         print("sent")
         """,
-        kind_name(kind), name, str(COUNT),
+        kind_name(kind), name, str(COUNT), shape,
     )
     consumer = python(
         """
-        import sys, shmq
+        import json, sys, shmq
         kind, name, count = getattr(shmq, sys.argv[1]), sys.argv[2], int(sys.argv[3])
-        q = kind.Queue.open_or_create(name, capacity=64, slot_size=16, persist=True)
+        q = kind.Queue.open_or_create(name, **json.loads(sys.argv[4]), persist=True)
         buf = bytearray(16)
         with q.receiver() as rx:
             got = []
@@ -48,7 +48,7 @@ def test_separate_processes_sharing_only_the_name(kind, name):
         assert got == list(range(count)), got[:10]
         print("received")
         """,
-        kind_name(kind), name, str(COUNT),
+        kind_name(kind), name, str(COUNT), shape,
     )
     for proc, word in ((producer, "sent"), (consumer, "received")):
         code, out, err = finish(proc)
@@ -56,9 +56,10 @@ def test_separate_processes_sharing_only_the_name(kind, name):
 
 
 @pytest.mark.parametrize("method", ["spawn", "fork"])
-def test_multiprocessing_producer(kind, name, method):
+def test_multiprocessing_producer(any_kind, name, method):
+    kind = any_kind
     ctx = multiprocessing.get_context(method)
-    with kind.Queue.create(name, capacity=64, slot_size=16) as q:
+    with kind.Queue.create(name, **geometry(kind, 64, 8)) as q:
         with q.receiver() as rx:
             # The Queue handle is pickled (spawn: reopened by name) or inherited (fork).
             child = ctx.Process(target=peers.produce, args=(q, COUNT))
@@ -98,10 +99,11 @@ def test_mpmc_two_producer_processes(name, method):
             assert seen == {b"a": list(range(COUNT)), b"b": list(range(COUNT))}
 
 
-def test_endpoints_inherited_across_fork_are_refused_in_the_child(kind, name):
+def test_endpoints_inherited_across_fork_are_refused_in_the_child(any_kind, name):
+    kind = any_kind
     ctx = multiprocessing.get_context("fork")
     results = ctx.Queue()
-    with kind.Queue.create(name, capacity=4, slot_size=16) as q:
+    with kind.Queue.create(name, **geometry(kind, 4, 10)) as q:
         tx, rx = q.sender(), q.receiver()
         child = ctx.Process(target=peers.use_inherited, args=(tx, rx, results))
         child.start()
@@ -111,7 +113,7 @@ def test_endpoints_inherited_across_fork_are_refused_in_the_child(kind, name):
         assert outcomes == ["refused", "refused"]
         # The child closed its copies: the parent's endpoints still hold
         # their roles and work.
-        if kind is shmq.spsc:
+        if kind is not shmq.mpmc:
             with pytest.raises(shmq.RoleTaken):
                 q.sender()
         tx.send(b"still mine")
@@ -120,7 +122,8 @@ def test_endpoints_inherited_across_fork_are_refused_in_the_child(kind, name):
         rx.close()
 
 
-def test_a_creator_handle_closed_in_a_forked_child_keeps_the_name(kind, name):
+def test_a_creator_handle_closed_in_a_forked_child_keeps_the_name(any_kind, name):
+    kind = any_kind
     ctx = multiprocessing.get_context("fork")
     with kind.Queue.create(name) as q:
         child = ctx.Process(target=peers.close_queue, args=(q,))
@@ -146,8 +149,9 @@ time.sleep(600)  # until killed
 """
 
 
-def test_disconnected_when_the_sender_process_exits(kind, name):
-    with kind.Queue.create(name, capacity=8, slot_size=16) as q, q.receiver() as rx:
+def test_disconnected_when_the_sender_process_exits(any_kind, name):
+    kind = any_kind
+    with kind.Queue.create(name, **geometry(kind, 8, 10)) as q, q.receiver() as rx:
         proc = python(SENDER_CHILD, kind_name(kind), name, "exit")
         assert read_line(proc) == "ready"
         assert finish(proc)[0] == 0
@@ -156,11 +160,12 @@ def test_disconnected_when_the_sender_process_exits(kind, name):
             rx.recv(timeout=BOUND)
 
 
-def test_a_killed_senders_role_is_taken_over(kind, name):
-    with kind.Queue.create(name, capacity=8, slot_size=16) as q, q.receiver() as rx:
+def test_a_killed_senders_role_is_taken_over(any_kind, name):
+    kind = any_kind
+    with kind.Queue.create(name, **geometry(kind, 8, 10)) as q, q.receiver() as rx:
         proc = python(SENDER_CHILD, kind_name(kind), name, "sleep")
         assert read_line(proc) == "ready"
-        if kind is shmq.spsc:
+        if kind is not shmq.mpmc:
             with pytest.raises(shmq.RoleTaken):
                 q.sender()
         proc.send_signal(signal.SIGKILL)

@@ -185,11 +185,13 @@ def test_queue_pickles_by_name_and_endpoints_do_not(kind, name):
 
 
 def test_module_surface():
-    assert shmq.spsc.Queue.__module__ == "shmq.spsc"
-    assert shmq.mpmc.Sender.__module__ == "shmq.mpmc"
-    for cls in (shmq.spsc.Queue, shmq.spsc.Sender, shmq.mpmc.Receiver):
-        assert cls.__doc__
-    assert shmq.spsc.Sender.send.__doc__
+    for k in ("spsc", "mpmc", "bytes", "dense"):
+        module = getattr(shmq, k)
+        assert k in shmq.__all__ and module.__all__ == ["Queue", "Sender", "Receiver"]
+        for cls in (module.Queue, module.Sender, module.Receiver):
+            assert cls.__module__ == f"shmq.{k}" and cls.__doc__
+        assert module.Sender.send.__doc__ and module.Queue.create.__doc__
+    assert issubclass(shmq.WrongSize, ValueError) and not issubclass(shmq.WrongSize, shmq.TooLarge)
     assert issubclass(shmq.Timeout, TimeoutError)
     assert issubclass(shmq.PermissionDenied, PermissionError)
     assert issubclass(shmq.NotFound, FileNotFoundError)
