@@ -104,8 +104,11 @@ def scribble(name, offset, data):
         (32, (0xFFFFFFFF).to_bytes(4, "little")),  # total size
     ],
 )
-def test_a_forged_header_is_invalid_region(kind, name, offset, data):
-    with kind.Queue.create(name, capacity=8, slot_size=16):
+def test_a_forged_header_is_invalid_region(any_kind, name, offset, data):
+    kind = any_kind
+    if kind is shmq.bytes and offset == 24:
+        data = (16).to_bytes(4, "little")  # its stride is 8 (the record alignment)
+    with kind.Queue.create(name, **geometry(kind, 8, 16)):
         scribble(name, offset, data)
         with pytest.raises(shmq.InvalidRegion):
             kind.Queue.open(name)
