@@ -149,8 +149,71 @@ fn hostile(heap: &HeapRegion, region: Region, mut data: &[u8]) {
                     pop(c, &op, record, cap);
                 }
             }
+            Op::PushRecords { len, seed } => {
+                if let Some(p) = tx.as_mut() {
+                    push_records(p, len, seed, record, cap);
+                }
+            }
+            Op::PopRecords { buf } => {
+                if let Some(c) = rx.as_mut() {
+                    pop_records(c, buf, record, cap);
+                }
+            }
             Op::Pace { .. } | Op::Exact { .. } => {}
         }
+    }
+}
+
+/// `push_records` of `len` bytes with the hostile-mode checks.
+fn push_records(p: &mut Producer, len: usize, seed: u8, record: usize, cap: usize) {
+    let before = p.poisoned();
+    let r = p.push_records(&vec![seed; len]);
+    if len % record != 0 {
+        assert_eq!(r, Err(PushError::WrongSize { len, size: record }));
+        return;
+    }
+    let asked = len / record;
+    match (before, r) {
+        (Some(v), r) => assert_eq!(r, Err(PushError::Poisoned(v))),
+        (None, Ok(n)) => assert!(n >= 1.min(asked) && n <= asked.min(cap)),
+        (None, Err(PushError::Full)) => assert!(asked > 0),
+        (None, Err(PushError::Poisoned(v @ Violation::Head { .. }))) => {
+            assert_eq!(p.poisoned(), Some(v))
+        }
+        (None, r) => panic!("push_records: unexpected {r:?}"),
+    }
+}
+
+/// `pop_records` into `buf` bytes with the hostile-mode checks.
+fn pop_records(c: &mut Consumer, buf: usize, record: usize, cap: usize) {
+    let before = c.poisoned();
+    let mut b = vec![FILL; buf];
+    let r = c.pop_records(&mut b);
+    let end = r.unwrap_or(0) * record;
+    assert!(end <= buf, "more records than the buffer holds");
+    assert!(
+        b[end..].iter().all(|&x| x == FILL),
+        "bytes beyond the records popped were written"
+    );
+    if buf != 0 && buf < record {
+        assert_eq!(
+            r,
+            Err(PopError::Size {
+                len: record,
+                capacity: buf
+            })
+        );
+        return;
+    }
+    let asked = buf / record;
+    match (before, r) {
+        (Some(v), r) => assert_eq!(r, Err(PopError::Poisoned(v))),
+        (None, Ok(n)) => assert!(n >= 1.min(asked) && n <= asked.min(cap)),
+        (None, Err(PopError::Empty)) => assert!(asked > 0),
+        (None, Err(PopError::Poisoned(v @ Violation::Tail { .. }))) => {
+            assert_eq!(c.poisoned(), Some(v))
+        }
+        (None, r) => panic!("pop_records: unexpected {r:?}"),
     }
 }
 

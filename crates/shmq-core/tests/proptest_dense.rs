@@ -49,6 +49,9 @@ fn op(record: usize, capacity: usize) -> impl Strategy<Value = Op> {
         3 => (width(), count.clone(), any::<u8>())
             .prop_map(|(width, count, seed)| Op::PushSlice { width, count, seed }),
         3 => (width(), count).prop_map(|(width, count)| Op::PopSlice { width, count }),
+        2 => ((0..=3 * record + 1), any::<u8>())
+            .prop_map(|(len, seed)| Op::PushRecords { len, seed }),
+        2 => (0..=3 * record + 1).prop_map(|buf| Op::PopRecords { buf }),
         1 => Just(Op::ReattachProducer),
         1 => Just(Op::ReattachConsumer),
     ]

@@ -230,6 +230,39 @@ impl Consumer {
         Ok(n)
     }
 
+    /// Dequeues as many records as `buf` holds whole (`buf.len() /
+    /// record_size`, as when the record size is known only at run time),
+    /// back to back from its start, and releases them with one store of the
+    /// head; returns how many records. Bytes of `buf` past them are untouched.
+    ///
+    /// # Errors
+    /// [`PopError::Size`] if `buf` is non-empty and shorter than one record
+    /// (nothing is dequeued); [`PopError::Empty`] if no record is ready;
+    /// [`PopError::Poisoned`].
+    pub fn pop_records(&mut self, buf: &mut [u8]) -> Result<usize, PopError> {
+        if !buf.is_empty() && buf.len() < self.record {
+            return Err(self.size(buf.len()));
+        }
+        let count = buf.len() / self.record;
+        let want = count.min(self.capacity as usize) as Index;
+        let n = self.ready(want)?.min(want) as usize;
+        if n == 0 {
+            return if count == 0 { Ok(0) } else { Err(self.empty()) };
+        }
+        let head = self.head;
+        for (i, record) in buf.chunks_exact_mut(self.record).take(n).enumerate() {
+            let slot = head.wrapping_add(i as Index) as usize & self.mask;
+            // SAFETY: record.len() == record size == slot_size; index masked;
+            // the n records from `head` are published (`ready` saw the tail).
+            unsafe {
+                self.region
+                    .read_record(slot, record.as_mut_ptr(), record.len())
+            };
+        }
+        self.advance(n);
+        Ok(n)
+    }
+
     /// The producer role's state word. A consumer that finds the ring empty
     /// and then sees [`EndpointState::Closed`] must pop once more before
     /// concluding that the queue is drained (the Acquire here makes a push

@@ -233,6 +233,47 @@ impl Producer {
         Ok(n)
     }
 
+    /// Enqueues as many whole records of `records` as fit (its length must
+    /// be a multiple of `record_size`: records back to back, as when the
+    /// record size is known only at run time) and publishes them with one
+    /// store of the tail. Returns how many records were enqueued (a prefix).
+    ///
+    /// # Errors
+    /// [`PushError::WrongSize`] if `records.len()` is not a multiple of the
+    /// record size (nothing is enqueued); [`PushError::Full`] if `records`
+    /// is non-empty and not one fits; poisoned.
+    ///
+    /// ```
+    /// # use shmq_core::{layout::Geometry, testing::HeapRegion, dense::{Consumer, Producer}};
+    /// let heap = HeapRegion::new(Geometry::new_dense(4, 3).unwrap());
+    /// // SAFETY: one producer and one consumer of this region (this test's).
+    /// let (mut tx, mut rx) = unsafe { (Producer::attach(heap.region()).unwrap(), Consumer::attach(heap.region()).unwrap()) };
+    /// assert_eq!(tx.push_records(b"abcdefghi"), Ok(3));
+    /// let mut buf = [0u8; 8];
+    /// assert_eq!(rx.pop_records(&mut buf), Ok(2)); // room for two records of 3 bytes
+    /// assert_eq!(&buf[..6], b"abcdef");
+    /// ```
+    pub fn push_records(&mut self, records: &[u8]) -> Result<usize, PushError> {
+        if records.len() % self.record != 0 {
+            return Err(self.wrong_size(records.len()));
+        }
+        let count = records.len() / self.record;
+        let want = count.min(self.capacity as usize) as Index;
+        let n = self.free(want)?.min(want) as usize;
+        if n == 0 {
+            return if count == 0 { Ok(0) } else { Err(self.full()) };
+        }
+        let start = self.tail;
+        for (i, record) in records.chunks_exact(self.record).take(n).enumerate() {
+            let slot = start.wrapping_add(i as Index) as usize & self.mask;
+            // SAFETY: record.len() == record size == slot_size; index masked;
+            // the n records from `start` are free (checked above) and ours.
+            unsafe { self.region.write_record(slot, record) };
+        }
+        self.publish(start.wrapping_add(n as Index));
+        Ok(n)
+    }
+
     /// The consumer role's state word (a dead consumer stays
     /// [`EndpointState::Attached`]: the platform crate confirms with its lock).
     pub fn consumer_state(&self) -> EndpointState {

@@ -239,6 +239,28 @@ impl DenseCheck {
                 );
             }
             // No pacing on a dense ring: nothing to do, nothing changes.
+            Op::PushRecords { len, seed } => {
+                let bytes = pattern(len, seed);
+                let real = self.tx().push_records(&bytes);
+                let model = self.model_push_records(&bytes);
+                check_eq!(op, "result", real, model);
+            }
+            Op::PopRecords { buf } => {
+                let mut b = std::vec![FILL; buf];
+                let real = self.rx().pop_records(&mut b);
+                let model = self.model_pop_records(buf);
+                check_eq!(
+                    op,
+                    "result",
+                    real,
+                    model.as_ref().map(|t| t.len()).map_err(|e| *e)
+                );
+                let end = real.unwrap_or(0) * self.record;
+                if let Ok(taken) = model {
+                    check_eq!(op, "records", b[..end], taken.concat()[..]);
+                }
+                check_eq!(op, "bytes beyond the records", untouched(&b[end..]), true);
+            }
             Op::Pace { .. } | Op::Exact { .. } => {}
         }
         self.check_stats(op)
@@ -266,6 +288,45 @@ impl DenseCheck {
         }
         self.enqueued += n as Index;
         Ok(n)
+    }
+
+    /// The model's result for `push_records(bytes)`.
+    fn model_push_records(&mut self, bytes: &[u8]) -> Result<usize, PushError> {
+        if bytes.len() % self.record != 0 {
+            return Err(PushError::WrongSize {
+                len: bytes.len(),
+                size: self.record,
+            });
+        }
+        let count = bytes.len() / self.record;
+        let n = count.min(self.capacity - self.model.len());
+        if n == 0 && count > 0 {
+            self.full += 1;
+            return Err(PushError::Full);
+        }
+        for record in bytes.chunks_exact(self.record).take(n) {
+            self.model.push_back(record.to_vec());
+        }
+        self.enqueued += n as Index;
+        Ok(n)
+    }
+
+    /// The model's result for `pop_records` into `buf` bytes.
+    fn model_pop_records(&mut self, buf: usize) -> Result<Vec<Vec<u8>>, PopError> {
+        if buf != 0 && buf < self.record {
+            return Err(PopError::Size {
+                len: self.record,
+                capacity: buf,
+            });
+        }
+        let count = buf / self.record;
+        let n = count.min(self.model.len());
+        if n == 0 && count > 0 {
+            self.empty += 1;
+            return Err(PopError::Empty);
+        }
+        self.dequeued += n as Index;
+        Ok(self.model.drain(..n).collect())
     }
 
     /// The model's result for `pop_slice` into `count` values of `width`.

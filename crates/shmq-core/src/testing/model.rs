@@ -98,6 +98,21 @@ pub enum Op {
         /// Which end.
         producer: bool,
     },
+    /// Dense rings: `push_records` of `len` bytes made from `seed` (whole
+    /// records when `len` is a multiple of the record size). No counterpart
+    /// on the stamp ring: its model ignores it.
+    PushRecords {
+        /// Bytes offered.
+        len: usize,
+        /// Content seed.
+        seed: u8,
+    },
+    /// Dense rings: `pop_records` into a buffer of `buf` bytes (ignored by
+    /// the stamp ring's model).
+    PopRecords {
+        /// Buffer length.
+        buf: usize,
+    },
 }
 
 impl Op {
@@ -116,7 +131,7 @@ impl Op {
         };
         let small = |b: u8| b as usize % (Self::MAX_DECODED + 1);
         let width = |b: u8| Width::ALL[b as usize % Width::ALL.len()];
-        Some(match tag % 10 {
+        Some(match tag % 12 {
             0 => Op::Push {
                 len: small(next()),
                 seed: next(),
@@ -147,9 +162,14 @@ impl Op {
                     throughput: b & 2 != 0,
                 }
             }
-            _ => Op::Exact {
+            9 => Op::Exact {
                 producer: next() & 1 != 0,
             },
+            10 => Op::PushRecords {
+                len: small(next()),
+                seed: next(),
+            },
+            _ => Op::PopRecords { buf: small(next()) },
         })
     }
 
@@ -557,6 +577,8 @@ impl ModelCheck {
                     self.c_probe = 1;
                 }
             }
+            // Dense-only operations: the stamp ring has no byte-level batch.
+            Op::PushRecords { .. } | Op::PopRecords { .. } => {}
         }
         self.check_stats(op)
     }
