@@ -54,6 +54,9 @@
 //!   (`Ok(0)` at the end of the stream); a shorter buffer is `InvalidInput`,
 //!   the record staying queued. `read_exact` into a whole number of records
 //!   works; `read_to_end`, which offers buffers of its own sizes, may fail.
+//! - [`Sender::try_send_records`] / [`Receiver::try_recv_records`] (and
+//!   their waiting forms) are the slice calls for a record size known only
+//!   at run time: whole records back to back in a byte buffer.
 //! - The iterators ([`Receiver::try_iter`], [`Receiver::drain`],
 //!   [`Receiver::iter`]) yield each record as a `Vec<u8>` of `record_size`
 //!   bytes.
@@ -76,9 +79,11 @@
 //! ```
 
 use crate::kind::{self, private::Sealed, Kind};
+use crate::{RecvTimeoutError, SendTimeoutError, TryRecvError, TrySendError};
 use shmq_core::dense::{Consumer, Producer};
 use shmq_core::layout::{Geometry, LayoutError, QueueKind};
 use shmq_core::region::Region;
+use std::time::Duration;
 
 pub use shmq_core::dense::Stats;
 
@@ -87,6 +92,105 @@ pub use shmq_core::dense::Stats;
 pub struct Dense;
 
 crate::kind::kind_aliases!(Dense, "dense", "dense", "the only one", "the only one");
+
+impl Sender {
+    /// Enqueues a prefix of the whole records in `records` (its length a
+    /// multiple of the record size: records back to back) if there is room,
+    /// published with one store; returns how many **records**. For a record
+    /// size known only at run time; with a type, [`Sender::try_send_slice`]
+    /// is the same call.
+    ///
+    /// # Errors
+    /// [`TrySendError::WrongSize`] if `records.len()` is not a multiple of
+    /// the record size (nothing is enqueued); `Full` if not one record fits;
+    /// `Disconnected`; `Poisoned`.
+    ///
+    /// ```
+    /// # let name = format!("shmq-doc-dense-records-{}", std::process::id());
+    /// use shmq::dense::{Config, Queue};
+    /// let q = Queue::create(&name, Config { capacity: 4, record_size: 3 })?;
+    /// let (mut tx, mut rx) = (q.sender()?, q.receiver()?);
+    /// assert_eq!(tx.try_send_records(b"abcdef"), Ok(2));
+    /// assert!(tx.try_send_records(b"abcd").is_err()); // not whole records
+    /// let mut buf = [0u8; 7];
+    /// assert_eq!(rx.try_recv_records(&mut buf), Ok(2)); // room for two
+    /// assert_eq!(&buf[..6], b"abcdef");
+    /// # Ok::<(), shmq::Error>(())
+    /// ```
+    pub fn try_send_records(&mut self, records: &[u8]) -> Result<usize, TrySendError> {
+        self.try_op(|c| c.push_records(records))
+    }
+
+    /// As [`Sender::try_send_records`], waiting up to `timeout` for room for
+    /// at least one record ([`crate::Sender::send`]'s rules).
+    ///
+    /// # Errors
+    /// As [`crate::Sender::send`]; `WrongSize` as above.
+    ///
+    /// ```
+    /// # let name = format!("shmq-doc-dense-sendrecords-{}", std::process::id());
+    /// use std::time::Duration;
+    /// let q = shmq::dense::Queue::create(&name, shmq::dense::Config { capacity: 4, record_size: 2 })?;
+    /// let mut tx = q.sender()?;
+    /// assert_eq!(tx.send_records(b"aabbcc", Duration::from_secs(1)), Ok(3));
+    /// # Ok::<(), shmq::Error>(())
+    /// ```
+    pub fn send_records(
+        &mut self,
+        records: &[u8],
+        timeout: Duration,
+    ) -> Result<usize, SendTimeoutError> {
+        self.wait_op(timeout, |c| c.push_records(records))
+    }
+}
+
+impl Receiver {
+    /// Dequeues as many records as `buf` holds whole (`buf.len() /
+    /// record_size`), back to back from its start, if any is queued; returns
+    /// how many **records**. Bytes past them are untouched.
+    ///
+    /// # Errors
+    /// [`TryRecvError::Size`] if `buf` is non-empty and shorter than a
+    /// record; `Empty`; `Disconnected`; `Poisoned`.
+    ///
+    /// ```
+    /// # let name = format!("shmq-doc-dense-tryrecvrecords-{}", std::process::id());
+    /// let q = shmq::dense::Queue::create(&name, shmq::dense::Config { capacity: 4, record_size: 2 })?;
+    /// let (mut tx, mut rx) = (q.sender()?, q.receiver()?);
+    /// tx.try_send_records(b"xy")?;
+    /// let mut buf = [0u8; 8];
+    /// assert_eq!(rx.try_recv_records(&mut buf), Ok(1));
+    /// assert_eq!(&buf[..2], b"xy");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn try_recv_records(&mut self, buf: &mut [u8]) -> Result<usize, TryRecvError> {
+        self.try_op(|c| c.pop_records(buf))
+    }
+
+    /// As [`Receiver::try_recv_records`], waiting up to `timeout` for a
+    /// record ([`crate::Receiver::recv`]'s rules).
+    ///
+    /// # Errors
+    /// As [`crate::Receiver::recv`]; `Size` as above.
+    ///
+    /// ```
+    /// # let name = format!("shmq-doc-dense-recvrecords-{}", std::process::id());
+    /// use std::time::Duration;
+    /// let q = shmq::dense::Queue::create(&name, shmq::dense::Config { capacity: 4, record_size: 2 })?;
+    /// let (mut tx, mut rx) = (q.sender()?, q.receiver()?);
+    /// tx.try_send_records(b"xyzw")?;
+    /// let mut buf = [0u8; 8];
+    /// assert_eq!(rx.recv_records(&mut buf, Duration::from_secs(1)), Ok(2));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn recv_records(
+        &mut self,
+        buf: &mut [u8],
+        timeout: Duration,
+    ) -> Result<usize, RecvTimeoutError> {
+        self.wait_op(timeout, |c| c.pop_records(buf))
+    }
+}
 
 /// Geometry of a new dense queue.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -315,6 +315,65 @@ fn queries_dense() {
 
 /// try_, timed and blocking variants; every length but the record size is
 /// refused on send, and every buffer or type shorter than a record on receive.
+/// The byte-level batch calls of the dense kind (record size known at run time).
+#[test]
+fn records_calls_dense() {
+    let name = unique_name("api-r-dense");
+    let q = small::<Dense>(&name);
+    let (mut tx, mut rx) = (q.sender().unwrap(), q.receiver().unwrap());
+    let mut buf = [0u8; 40];
+    assert_eq!(rx.try_recv_records(&mut buf), Err(TryRecvError::Empty));
+    assert_eq!(
+        rx.recv_records(&mut buf, SHORT),
+        Err(RecvTimeoutError::Timeout)
+    );
+    assert_eq!(rx.try_recv_records(&mut []), Ok(0));
+
+    // Not whole records: refused, nothing enqueued.
+    let wrong = |len| TrySendError::WrongSize { len, size: 16 };
+    assert_eq!(tx.try_send_records(&[0; 17]), Err(wrong(17)));
+    assert_eq!(tx.try_send_records(&[0; 15]), Err(wrong(15)));
+    assert_eq!(
+        tx.send_records(&[0; 33], CALL),
+        Err(SendTimeoutError::WrongSize { len: 33, size: 16 })
+    );
+    assert_eq!(tx.try_send_records(&[]), Ok(0));
+    assert!(tx.is_empty());
+
+    // Three records, then only one more fits the four-record ring.
+    let three: Vec<u8> = [rec(1), rec(2), rec(3)].concat();
+    assert_eq!(tx.try_send_records(&three), Ok(3));
+    assert_eq!(tx.send_records(&three, CALL), Ok(1));
+    assert_eq!(tx.try_send_records(&rec(9)), Err(TrySendError::Full));
+    assert_eq!(
+        tx.send_records(&rec(9), SHORT),
+        Err(SendTimeoutError::Timeout)
+    );
+
+    // A buffer shorter than one record is refused; a longer one takes as
+    // many whole records as it holds and leaves the rest of it untouched.
+    assert_eq!(
+        rx.try_recv_records(&mut [0u8; 15]),
+        Err(TryRecvError::Size {
+            len: 16,
+            capacity: 15
+        })
+    );
+    buf.fill(0xEE);
+    assert_eq!(rx.try_recv_records(&mut buf), Ok(2));
+    assert_eq!(buf[..32], [rec(1), rec(2)].concat()[..]);
+    assert!(buf[32..].iter().all(|&b| b == 0xEE));
+    assert_eq!(rx.recv_records(&mut buf, CALL), Ok(2));
+    assert_eq!(buf[..32], [rec(3), rec(1)].concat()[..]);
+
+    // The receiver learns that the sender is gone once the queue is drained.
+    drop(tx);
+    assert_eq!(
+        rx.recv_records(&mut buf, CALL),
+        Err(RecvTimeoutError::Disconnected)
+    );
+}
+
 #[test]
 fn calls_dense() {
     let name = unique_name("api-c-dense");
