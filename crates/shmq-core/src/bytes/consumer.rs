@@ -354,20 +354,12 @@ impl Consumer {
     /// The producer role's state word (see `spsc::Consumer::producer_state`:
     /// after "closed", pop once more before concluding the queue is drained).
     pub fn producer_state(&self) -> EndpointState {
-        // Acquire: pairs with the producer's Release store in its `close`.
-        EndpointState::from_word(
-            self.region
-                .word(offset::PRODUCER_STATE)
-                .load(Ordering::Acquire),
-        )
+        crate::spsc::role_state(&self.region, offset::PRODUCER_STATE)
     }
 
     /// Marks the role closed (idempotent; done again on drop).
     pub fn close(&self) {
-        // Release: pairs with the producer's Acquire load in `consumer_state`.
-        self.region
-            .word(offset::CONSUMER_STATE)
-            .store(EndpointState::CLOSED, Ordering::Release);
+        crate::spsc::close_role(&self.region, offset::CONSUMER_STATE);
     }
 }
 

@@ -200,19 +200,13 @@ impl Producer {
     /// Re-reads the consumer's head (the slow path of `room`).
     #[inline(never)]
     fn refresh_head(&mut self) -> Result<(), PushError> {
-        // Acquire: pairs with the consumer's Release store of HEAD, so its
-        // copies out of the records it released happen before we overwrite them.
-        let head = self.region.index(offset::HEAD).load(Ordering::Acquire);
-        let span = self.tail.wrapping_sub(self.cached_head);
-        if head.wrapping_sub(self.cached_head) > span {
-            let v = Violation::Head {
-                found: head,
-                tail: self.tail,
-            };
-            self.poisoned = Some(v);
-            record_poison(&self.region, offset::PRODUCER_POISON);
-            return Err(PushError::Poisoned(v));
-        }
+        let head = match crate::spsc::load_head(&self.region, self.cached_head, self.tail) {
+            Ok(head) => head,
+            Err(v) => {
+                self.poisoned = Some(v);
+                return Err(PushError::Poisoned(v));
+            }
+        };
         self.cached_head = head;
         Ok(())
     }
@@ -473,21 +467,12 @@ impl Producer {
     /// The consumer role's state word (a dead consumer stays `Attached`:
     /// the platform crate confirms with the role lock).
     pub fn consumer_state(&self) -> EndpointState {
-        // Acquire: pairs with the consumer's Release store in its `close`.
-        EndpointState::from_word(
-            self.region
-                .word(offset::CONSUMER_STATE)
-                .load(Ordering::Acquire),
-        )
+        crate::spsc::role_state(&self.region, offset::CONSUMER_STATE)
     }
 
     /// Marks the role closed (idempotent; done again on drop).
     pub fn close(&self) {
-        // Release: pairs with the consumer's Acquire load in `producer_state`,
-        // so a peer that sees "closed" also sees everything we published.
-        self.region
-            .word(offset::PRODUCER_STATE)
-            .store(EndpointState::CLOSED, Ordering::Release);
+        crate::spsc::close_role(&self.region, offset::PRODUCER_STATE);
     }
 }
 

@@ -196,6 +196,25 @@ impl Consumer {
         Ok(len)
     }
 
+    /// The batch path: finds up to `count` ready records (at least one
+    /// unless `count` is 0), lets `read(region, head, n)` copy the `n`
+    /// records from position `head` out, then releases them with one store.
+    #[inline(always)]
+    fn pop_batch(
+        &mut self,
+        count: usize,
+        read: impl FnOnce(&Region, Index, usize),
+    ) -> Result<usize, PopError> {
+        let want = count.min(self.capacity as usize) as Index;
+        let n = self.ready(want)?.min(want) as usize;
+        if n == 0 {
+            return if count == 0 { Ok(0) } else { Err(self.empty()) };
+        }
+        read(&self.region, self.head, n);
+        self.advance(n);
+        Ok(n)
+    }
+
     /// Dequeues up to `out.len()` records as `T`s and releases them with one
     /// store of the head; returns how many.
     ///
@@ -208,26 +227,18 @@ impl Consumer {
         if size_of::<T>() != self.record {
             return Err(self.size(size_of::<T>()));
         }
-        let want = out.len().min(self.capacity as usize) as Index;
-        let n = self.ready(want)?.min(want) as usize;
-        if n == 0 {
-            return if out.is_empty() {
-                Ok(0)
-            } else {
-                Err(self.empty())
-            };
-        }
-        let first = self.head as usize & self.mask;
-        let (a, b) = out[..n].split_at_mut(n.min(self.capacity as usize - first));
-        // SAFETY: size_of::<T>() == record == slot_size; `first` masked and
-        // each run inside the ring; the n records from `head` are published
-        // (`ready` saw the tail).
-        unsafe {
-            self.region.read_records(first, a);
-            self.region.read_records(0, b);
-        }
-        self.advance(n);
-        Ok(n)
+        let (mask, capacity) = (self.mask, self.capacity as usize);
+        self.pop_batch(out.len(), |region, head, n| {
+            let first = head as usize & mask;
+            let (a, b) = out[..n].split_at_mut(n.min(capacity - first));
+            // SAFETY: size_of::<T>() == record == slot_size; `first` masked
+            // and each run inside the ring; the n records from `head` are
+            // published (`pop_batch` saw the tail).
+            unsafe {
+                region.read_records(first, a);
+                region.read_records(0, b);
+            }
+        })
     }
 
     /// Dequeues as many records as `buf` holds whole (`buf.len() /
@@ -243,24 +254,15 @@ impl Consumer {
         if !buf.is_empty() && buf.len() < self.record {
             return Err(self.size(buf.len()));
         }
-        let count = buf.len() / self.record;
-        let want = count.min(self.capacity as usize) as Index;
-        let n = self.ready(want)?.min(want) as usize;
-        if n == 0 {
-            return if count == 0 { Ok(0) } else { Err(self.empty()) };
-        }
-        let head = self.head;
-        for (i, record) in buf.chunks_exact_mut(self.record).take(n).enumerate() {
-            let slot = head.wrapping_add(i as Index) as usize & self.mask;
-            // SAFETY: record.len() == record size == slot_size; index masked;
-            // the n records from `head` are published (`ready` saw the tail).
-            unsafe {
-                self.region
-                    .read_record(slot, record.as_mut_ptr(), record.len())
-            };
-        }
-        self.advance(n);
-        Ok(n)
+        let (mask, record) = (self.mask, self.record);
+        self.pop_batch(buf.len() / record, |region, head, n| {
+            for (i, bytes) in buf.chunks_exact_mut(record).take(n).enumerate() {
+                let slot = head.wrapping_add(i as Index) as usize & mask;
+                // SAFETY: bytes.len() == record == slot_size; index masked;
+                // the n records from `head` are published (`pop_batch`).
+                unsafe { region.read_record(slot, bytes.as_mut_ptr(), record) };
+            }
+        })
     }
 
     /// The producer role's state word. A consumer that finds the ring empty
@@ -268,21 +270,12 @@ impl Consumer {
     /// concluding that the queue is drained (the Acquire here makes a push
     /// made just before closing visible).
     pub fn producer_state(&self) -> EndpointState {
-        // Acquire: pairs with the producer's Release store in its `close`.
-        EndpointState::from_word(
-            self.region
-                .word(offset::PRODUCER_STATE)
-                .load(Ordering::Acquire),
-        )
+        crate::spsc::role_state(&self.region, offset::PRODUCER_STATE)
     }
 
     /// Marks the role closed; idempotent, and done again on drop.
     pub fn close(&self) {
-        // Release: pairs with the producer's Acquire load in `consumer_state`,
-        // so a peer that sees "closed" also sees everything we released.
-        self.region
-            .word(offset::CONSUMER_STATE)
-            .store(EndpointState::CLOSED, Ordering::Release);
+        crate::spsc::close_role(&self.region, offset::CONSUMER_STATE);
     }
 }
 

@@ -102,19 +102,13 @@ impl Producer {
     /// Re-reads the consumer's head (the slow path of `free`).
     #[inline(never)]
     fn refresh_head(&mut self) -> Result<Index, PushError> {
-        // Acquire: pairs with the consumer's Release store of HEAD, so its
-        // copies out of the records it released happen before we overwrite them.
-        let head = self.region.index(offset::HEAD).load(Ordering::Acquire);
-        let span = self.tail.wrapping_sub(self.cached_head);
-        if head.wrapping_sub(self.cached_head) > span {
-            let v = Violation::Head {
-                found: head,
-                tail: self.tail,
-            };
-            self.poisoned = Some(v);
-            record_poison(&self.region, offset::PRODUCER_POISON);
-            return Err(PushError::Poisoned(v));
-        }
+        let head = match crate::spsc::load_head(&self.region, self.cached_head, self.tail) {
+            Ok(head) => head,
+            Err(v) => {
+                self.poisoned = Some(v);
+                return Err(PushError::Poisoned(v));
+            }
+        };
         self.cached_head = head;
         Ok(self.capacity - self.tail.wrapping_sub(head))
     }
@@ -186,6 +180,26 @@ impl Producer {
         self.try_push(bytemuck::bytes_of(value))
     }
 
+    /// The batch path: finds room for up to `count` records (at least one
+    /// unless `count` is 0), lets `write(region, start, n)` fill the `n`
+    /// free records from position `start`, then publishes them with one store.
+    #[inline(always)]
+    fn push_batch(
+        &mut self,
+        count: usize,
+        write: impl FnOnce(&Region, Index, usize),
+    ) -> Result<usize, PushError> {
+        let want = count.min(self.capacity as usize) as Index;
+        let n = self.free(want)?.min(want) as usize;
+        if n == 0 {
+            return if count == 0 { Ok(0) } else { Err(self.full()) };
+        }
+        let start = self.tail;
+        write(&self.region, start, n);
+        self.publish(start.wrapping_add(n as Index));
+        Ok(n)
+    }
+
     /// Enqueues as many of `items` as fit and publishes them with one store
     /// of the tail. Returns how many were enqueued (a prefix of `items`).
     ///
@@ -209,28 +223,19 @@ impl Producer {
         if size_of::<T>() != self.record {
             return Err(self.wrong_size(size_of::<T>()));
         }
-        let want = items.len().min(self.capacity as usize) as Index;
-        let n = self.free(want)?.min(want) as usize;
-        if n == 0 {
-            return if items.is_empty() {
-                Ok(0)
-            } else {
-                Err(self.full())
-            };
-        }
-        let start = self.tail;
-        let first = start as usize & self.mask;
-        // At most two runs: up to the end of the ring, then from its start.
-        let (a, b) = items[..n].split_at(n.min(self.capacity as usize - first));
-        // SAFETY: size_of::<T>() == record == slot_size; `first` masked and
-        // each run inside the ring; the n records from `start` are free
-        // (checked above) and ours until `publish`.
-        unsafe {
-            self.region.write_records(first, a);
-            self.region.write_records(0, b);
-        }
-        self.publish(start.wrapping_add(n as Index));
-        Ok(n)
+        let (mask, capacity) = (self.mask, self.capacity as usize);
+        self.push_batch(items.len(), |region, start, n| {
+            let first = start as usize & mask;
+            // At most two runs: up to the end of the ring, then from its start.
+            let (a, b) = items[..n].split_at(n.min(capacity - first));
+            // SAFETY: size_of::<T>() == record == slot_size; `first` masked
+            // and each run inside the ring; the n records from `start` are
+            // free and ours until `publish` (`push_batch`).
+            unsafe {
+                region.write_records(first, a);
+                region.write_records(0, b);
+            }
+        })
     }
 
     /// Enqueues as many whole records of `records` as fit (its length must
@@ -257,41 +262,26 @@ impl Producer {
         if records.len() % self.record != 0 {
             return Err(self.wrong_size(records.len()));
         }
-        let count = records.len() / self.record;
-        let want = count.min(self.capacity as usize) as Index;
-        let n = self.free(want)?.min(want) as usize;
-        if n == 0 {
-            return if count == 0 { Ok(0) } else { Err(self.full()) };
-        }
-        let start = self.tail;
-        for (i, record) in records.chunks_exact(self.record).take(n).enumerate() {
-            let slot = start.wrapping_add(i as Index) as usize & self.mask;
-            // SAFETY: record.len() == record size == slot_size; index masked;
-            // the n records from `start` are free (checked above) and ours.
-            unsafe { self.region.write_record(slot, record) };
-        }
-        self.publish(start.wrapping_add(n as Index));
-        Ok(n)
+        let (mask, record) = (self.mask, self.record);
+        self.push_batch(records.len() / record, |region, start, n| {
+            for (i, bytes) in records.chunks_exact(record).take(n).enumerate() {
+                let slot = start.wrapping_add(i as Index) as usize & mask;
+                // SAFETY: bytes.len() == record == slot_size; index masked;
+                // the n records from `start` are free and ours (`push_batch`).
+                unsafe { region.write_record(slot, bytes) };
+            }
+        })
     }
 
     /// The consumer role's state word (a dead consumer stays
     /// [`EndpointState::Attached`]: the platform crate confirms with its lock).
     pub fn consumer_state(&self) -> EndpointState {
-        // Acquire: pairs with the consumer's Release store in its `close`.
-        EndpointState::from_word(
-            self.region
-                .word(offset::CONSUMER_STATE)
-                .load(Ordering::Acquire),
-        )
+        crate::spsc::role_state(&self.region, offset::CONSUMER_STATE)
     }
 
     /// Marks the role closed; idempotent, and done again on drop.
     pub fn close(&self) {
-        // Release: pairs with the consumer's Acquire load in `producer_state`,
-        // so a peer that sees "closed" also sees everything we published.
-        self.region
-            .word(offset::PRODUCER_STATE)
-            .store(EndpointState::CLOSED, Ordering::Release);
+        crate::spsc::close_role(&self.region, offset::PRODUCER_STATE);
     }
 }
 

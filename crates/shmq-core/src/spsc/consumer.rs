@@ -363,12 +363,7 @@ impl Consumer {
     /// stays [`EndpointState::Attached`]: the platform crate confirms with the
     /// producer's role lock.
     pub fn producer_state(&self) -> EndpointState {
-        // Acquire: pairs with the producer's Release store in its Drop.
-        EndpointState::from_word(
-            self.region
-                .word(offset::PRODUCER_STATE)
-                .load(Ordering::Acquire),
-        )
+        crate::spsc::role_state(&self.region, offset::PRODUCER_STATE)
     }
 }
 
@@ -377,11 +372,7 @@ impl Consumer {
     /// done again on drop. A platform layer calls it before waking a
     /// sleeping peer so that the peer sees "closed" when it re-checks.
     pub fn close(&self) {
-        // Release: pairs with the producer's Acquire load in `consumer_state`,
-        // so a peer that sees "closed" also sees everything we published.
-        self.region
-            .word(offset::CONSUMER_STATE)
-            .store(EndpointState::CLOSED, Ordering::Release);
+        crate::spsc::close_role(&self.region, offset::CONSUMER_STATE);
     }
 }
 

@@ -166,6 +166,47 @@ pub(crate) fn record_poison(region: &Region, counter: usize) {
     bump(region, counter);
 }
 
+// Shared by the single-producer single-consumer rings (stamp, byte and
+// dense): the role state words and the producer's view of the head.
+
+/// The state word of the role at `off` (`PRODUCER_STATE`/`CONSUMER_STATE`)
+/// as its holder published it.
+#[inline]
+pub(crate) fn role_state(region: &Region, off: usize) -> EndpointState {
+    // Acquire: pairs with the holder's Release store in `close_role`, so an
+    // end that sees "closed" also sees everything the holder published.
+    EndpointState::from_word(region.word(off).load(Ordering::Acquire))
+}
+
+/// Marks the role whose state word is at `off` closed (idempotent).
+#[inline]
+pub(crate) fn close_role(region: &Region, off: usize) {
+    // Release: pairs with the peer's Acquire load in `role_state`.
+    region
+        .word(off)
+        .store(EndpointState::CLOSED, Ordering::Release);
+}
+
+/// Reads the consumer's published head for a producer whose last
+/// validated head is `cached_head` and whose private tail is `tail`, and
+/// accepts it only in `[cached_head, tail]`; otherwise records the
+/// violation in the region (the caller poisons itself with it).
+#[inline]
+pub(crate) fn load_head(
+    region: &Region,
+    cached_head: Index,
+    tail: Index,
+) -> Result<Index, Violation> {
+    // Acquire: pairs with the consumer's Release store of HEAD, so its
+    // copies out of what it released happen before we overwrite them.
+    let head = region.index(offset::HEAD).load(Ordering::Acquire);
+    if head.wrapping_sub(cached_head) > tail.wrapping_sub(cached_head) {
+        record_poison(region, offset::PRODUCER_POISON);
+        return Err(Violation::Head { found: head, tail });
+    }
+    Ok(head)
+}
+
 /// A snapshot of a region's counters, for monitoring (`shmq stat`).
 ///
 /// Values are read Relaxed from words that peers write: they are informative,

@@ -214,19 +214,13 @@ impl Producer {
     /// Re-reads the consumer's head (the slow path of `free`).
     #[inline(never)]
     fn refresh_head(&mut self) -> Result<Index, PushError> {
-        // Acquire: pairs with the consumer's Release store of HEAD, so its reads
-        // of the slots it released happen before we overwrite them.
-        let head = self.region.index(offset::HEAD).load(Ordering::Acquire);
-        let span = self.tail.wrapping_sub(self.cached_head);
-        if head.wrapping_sub(self.cached_head) > span {
-            let v = Violation::Head {
-                found: head,
-                tail: self.tail,
-            };
-            self.poisoned = Some(v);
-            record_poison(&self.region, offset::PRODUCER_POISON);
-            return Err(PushError::Poisoned(v));
-        }
+        let head = match crate::spsc::load_head(&self.region, self.cached_head, self.tail) {
+            Ok(head) => head,
+            Err(v) => {
+                self.poisoned = Some(v);
+                return Err(PushError::Poisoned(v));
+            }
+        };
         self.cached_head = head;
         Ok(self.capacity - self.tail.wrapping_sub(head))
     }
@@ -352,12 +346,7 @@ impl Producer {
     /// A consumer that died stays [`EndpointState::Attached`]: the platform
     /// crate confirms with the consumer's role lock.
     pub fn consumer_state(&self) -> EndpointState {
-        // Acquire: pairs with the consumer's Release store in its Drop.
-        EndpointState::from_word(
-            self.region
-                .word(offset::CONSUMER_STATE)
-                .load(Ordering::Acquire),
-        )
+        crate::spsc::role_state(&self.region, offset::CONSUMER_STATE)
     }
 }
 
@@ -366,11 +355,7 @@ impl Producer {
     /// done again on drop. A platform layer calls it before waking a
     /// sleeping peer so that the peer sees "closed" when it re-checks.
     pub fn close(&self) {
-        // Release: pairs with the consumer's Acquire load in `producer_state`,
-        // so a peer that sees "closed" also sees everything we published.
-        self.region
-            .word(offset::PRODUCER_STATE)
-            .store(EndpointState::CLOSED, Ordering::Release);
+        crate::spsc::close_role(&self.region, offset::PRODUCER_STATE);
     }
 }
 
