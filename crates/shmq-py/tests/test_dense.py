@@ -4,8 +4,10 @@ process and across processes (more across processes: test_processes.py,
 ``any_kind``)."""
 
 import doctest
+import math
 import multiprocessing
 import struct
+import threading
 
 import numpy as np
 import pytest
@@ -336,6 +338,35 @@ def test_batch_calls_time_out(name):
             tx.send_records(b"a" * 8)
         with pytest.raises(ValueError):
             rx.recv_records_into(buf)
+
+
+def test_blocked_batch_calls_release_the_gil(name):
+    # A thread blocks in recv_records_into without a timeout; the main thread
+    # (which needs the GIL) then sends. If the call held the GIL, the main
+    # thread could not run and the join below would give up. Then the same
+    # for send_records on a full queue.
+    with shmq.dense.Queue.create(name, capacity=2, record_size=8) as q:
+        tx, rx = q.sender(), q.receiver()
+        buf = bytearray(24)
+        got = []
+        t = threading.Thread(target=lambda: got.append(rx.recv_records_into(buf)))
+        t.start()
+        assert tx.send_records(b"a" * 8 + b"b" * 8, timeout=math.inf) == 2
+        t.join(BOUND)
+        # Both records were published with one store: one batch.
+        assert not t.is_alive() and got == [2]
+        assert bytes(buf) == b"a" * 8 + b"b" * 8 + bytes(8)
+        assert q.len() == 0
+        assert tx.send_records(b"c" * 16) == 2
+        sent = []
+        t = threading.Thread(target=lambda: sent.append(tx.send_records(b"d" * 16)))
+        t.start()
+        assert rx.recv_records(1, timeout=BOUND) == b"c" * 8
+        t.join(BOUND)
+        assert not t.is_alive() and sent == [1]  # room for one: a prefix of one
+        assert rx.recv_records(4, timeout=math.inf) == b"c" * 8 + b"d" * 8
+        tx.close()
+        rx.close()
 
 
 def test_a_batched_stream_across_processes(name):
