@@ -15,6 +15,7 @@ use crate::wait;
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 use shmq::{RecvTimeoutError, SendTimeoutError, TryRecvError, TrySendError};
+use std::time::Duration;
 
 /// The shared state of a Python `Sender`.
 #[derive(Debug)]
@@ -42,18 +43,37 @@ impl<T: Tx> SenderState<T> {
         data: &Bound<'_, PyAny>,
         timeout: Option<f64>,
     ) -> PyResult<()> {
+        self.send_by(py, data, timeout, T::try_send, T::send)
+    }
+
+    /// Sends the bytes of `data` with `try_op` at once, with the GIL held,
+    /// and if it finds the queue full, with `wait_op` in slices without the
+    /// GIL until `timeout` (seconds, `None`: no bound). The shape of every
+    /// waiting send: `send`, and a kind's batch call.
+    ///
+    /// # Errors
+    /// As `wait::timeout` and `buffer::with_bytes`; the call's error as
+    /// `errors::try_send`/`errors::send` map it; a signal handler's exception.
+    pub(crate) fn send_by<R: Send>(
+        &mut self,
+        py: Python<'_>,
+        data: &Bound<'_, PyAny>,
+        timeout: Option<f64>,
+        try_op: impl FnOnce(&mut T, &[u8]) -> Result<R, TrySendError>,
+        mut wait_op: impl FnMut(&mut T, &[u8], Duration) -> Result<R, SendTimeoutError> + Send,
+    ) -> PyResult<R> {
         let timeout = wait::timeout(timeout)?;
         let tx = self.inner.get()?;
         buffer::with_bytes(data, |msg| {
-            match tx.try_send(msg) {
-                Ok(()) => return Ok(()),
+            match try_op(tx, msg) {
+                Ok(r) => return Ok(r),
                 Err(TrySendError::Full) => {}
                 Err(e) => return Err(errors::try_send(e)),
             }
             wait::in_slices(
                 py,
                 timeout,
-                |slice| tx.send(msg, slice),
+                |slice| wait_op(tx, msg, slice),
                 |e| matches!(e, SendTimeoutError::Timeout),
             )?
             .map_err(errors::send)
@@ -105,17 +125,36 @@ impl<T: Rx> ReceiverState<T> {
         py: Python<'_>,
         rx: &mut T,
         buf: &mut [u8],
-        timeout: Option<std::time::Duration>,
+        timeout: Option<Duration>,
     ) -> PyResult<Result<usize, RecvTimeoutError>> {
-        match rx.try_recv(buf) {
-            Ok(n) => return Ok(Ok(n)),
+        Self::recv_by(py, rx, buf, timeout, T::try_recv, T::recv)
+    }
+
+    /// Receives into `buf` with `try_op` at once, with the GIL held, and if
+    /// it finds the queue empty, with `wait_op` in slices without the GIL
+    /// until `timeout` (`None`: no bound). The shape of every waiting
+    /// receive: `recv`/`recv_into`, and a kind's batch call. The inner `Err`
+    /// is the platform's.
+    ///
+    /// # Errors
+    /// A signal handler's exception.
+    pub(crate) fn recv_by<R: Send>(
+        py: Python<'_>,
+        rx: &mut T,
+        buf: &mut [u8],
+        timeout: Option<Duration>,
+        try_op: impl FnOnce(&mut T, &mut [u8]) -> Result<R, TryRecvError>,
+        mut wait_op: impl FnMut(&mut T, &mut [u8], Duration) -> Result<R, RecvTimeoutError> + Send,
+    ) -> PyResult<Result<R, RecvTimeoutError>> {
+        match try_op(rx, buf) {
+            Ok(r) => return Ok(Ok(r)),
             Err(TryRecvError::Empty) => {}
             Err(e) => return Ok(Err(e.into())),
         }
         wait::in_slices(
             py,
             timeout,
-            |slice| rx.recv(buf, slice),
+            |slice| wait_op(rx, buf, slice),
             |e| matches!(e, RecvTimeoutError::Timeout),
         )
     }
@@ -124,7 +163,7 @@ impl<T: Rx> ReceiverState<T> {
     fn recv_bytes<'py>(
         &mut self,
         py: Python<'py>,
-        timeout: Option<std::time::Duration>,
+        timeout: Option<Duration>,
     ) -> PyResult<Result<Bound<'py, PyBytes>, RecvTimeoutError>> {
         let rx = self.inner.get()?;
         Ok(Self::recv_to(py, rx, &mut self.scratch, timeout)?
@@ -189,9 +228,20 @@ impl<T: Rx> ReceiverState<T> {
 }
 
 /// Defines the Python classes `Sender` and `Receiver` of module `$module`
-/// over the endpoint types `$tx` and `$rx`.
+/// over the endpoint types `$tx` and `$rx`; the optional blocks
+/// `sender { .. }` and `receiver { .. }` are a kind's own methods of each
+/// class (the dense kind's batch calls), as `queue_class!` takes a kind's
+/// constructors.
 macro_rules! endpoint_classes {
     ($Sender:ident, $Receiver:ident, $module:tt, $tx:ty, $rx:ty) => {
+        $crate::endpoint::endpoint_classes!(
+            $Sender, $Receiver, $module, $tx, $rx, sender {}, receiver {}
+        );
+    };
+    (
+        $Sender:ident, $Receiver:ident, $module:tt, $tx:ty, $rx:ty,
+        sender { $($tx_extra:tt)* }, receiver { $($rx_extra:tt)* }
+    ) => {
         /// The sending end of a queue: ``send``/``try_send`` any bytes-like
         /// object (``bytes``, ``bytearray``, ``memoryview``, NumPy array, …;
         /// its bytes are copied straight into the queue's slot).
@@ -233,6 +283,8 @@ macro_rules! endpoint_classes {
             fn try_send(&mut self, data: &Bound<'_, PyAny>) -> PyResult<()> {
                 self.0.try_send(data)
             }
+
+            $($tx_extra)*
 
             /// Detaches this sender (idempotent). Later calls raise ``ValueError``.
             fn close(&mut self) {
@@ -342,6 +394,8 @@ macro_rules! endpoint_classes {
             fn try_recv_into(&mut self, buffer: &Bound<'_, PyAny>) -> PyResult<usize> {
                 self.0.try_recv_into(buffer)
             }
+
+            $($rx_extra)*
 
             /// Detaches this receiver (idempotent). Later calls raise ``ValueError``.
             fn close(&mut self) {

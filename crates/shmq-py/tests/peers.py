@@ -1,6 +1,8 @@
 """Targets of child processes started with ``multiprocessing`` (importable by
 name, as the "spawn" start method requires)."""
 
+import struct
+
 import shmq
 
 
@@ -34,3 +36,38 @@ def use_inherited(tx, rx, results):
 def close_queue(q):
     """In a forked child: closes the inherited (creator's) queue handle."""
     q.close()
+
+
+def record(i):
+    """Record ``i`` of the dense batch tests: 12 bytes (``<Id``: ``i``, ``i / 4``)."""
+    return struct.pack("<Id", i, i / 4)
+
+
+# Batch sizes (records) the batched peers cycle through.
+BATCHES = (1, 7, 33, 2, 64, 5, 100)
+
+
+def produce_records(q, count):
+    """Sends records 0..count of ``record`` on a new sender of the dense queue
+    ``q``, in batches of ``BATCHES`` records, each batch sent in as many
+    ``send_records`` calls as the queue's room takes."""
+    with q.sender() as tx:
+        i, b = 0, 0
+        while i < count:
+            k = min(BATCHES[b % len(BATCHES)], count - i)
+            rest = memoryview(b"".join(record(j) for j in range(i, i + k)))
+            while rest:
+                n = tx.send_records(rest, timeout=60)
+                assert n >= 1, n
+                rest = rest[n * tx.slot_size:]
+            i, b = i + k, b + 1
+
+
+def consume_records(q, count):
+    """Receives ``count`` records of ``record`` on a new receiver of the
+    dense queue ``q`` with ``recv_records``, checks each, and exits."""
+    with q.receiver() as rx:
+        got = b""
+        while len(got) < count * rx.slot_size:
+            got += rx.recv_records((count * rx.slot_size - len(got)) // rx.slot_size, timeout=60)
+        assert got == b"".join(record(i) for i in range(count))

@@ -10,9 +10,15 @@ The classes and methods are those of :mod:`shmq.spsc` (roles, crash
 takeover, disconnection, untrusted peers). Each ``send`` sends one record
 and each ``recv`` returns one; ``recv_into`` needs a buffer of at least
 ``record_size`` bytes (a shorter one raises :class:`~shmq.TooLarge`, the
-record staying queued). The Rust crate's batch calls (``try_send_slice``,
-``recv_slice``: many records published with one store) are typed by a Rust
-type of the record's size and are not exposed.
+record staying queued).
+
+Batches: :meth:`Sender.send_records` sends the bytes of many records back to
+back (a NumPy array of the record's dtype, say), published at once, and
+returns how many records went — a prefix, at least one, when the queue has
+room for fewer; call again with the rest. :meth:`Receiver.recv_records_into`
+fills a buffer with as many records as it holds whole (at least one) and
+returns how many; :meth:`Receiver.recv_records` returns up to
+``max_records`` as ``bytes``. Each has a ``try_`` form that never waits.
 
 >>> import numpy as np, shmq
 >>> with shmq.dense.Queue.create("doc-dense", capacity=1024, record_size=8) as q:
@@ -24,6 +30,14 @@ type of the record's size and are not exposed.
 ...         out.tolist()
 (8, 8)
 [1.5, 2.5]
+>>> with shmq.dense.Queue.create("doc-dense-batch", capacity=1024, record_size=8) as q:
+...     with q.sender() as tx, q.receiver() as rx:
+...         tx.send_records(np.arange(5, dtype=np.int64))
+...         out = np.zeros(8, dtype=np.int64)
+...         n = rx.recv_records_into(out)
+...         out[:n].tolist()
+5
+[0, 1, 2, 3, 4]
 """
 
 from ._shmq import dense as _native

@@ -78,7 +78,8 @@ class Queue:
 
 @final
 class Sender:
-    """The sending end of a queue (see the module docs)."""
+    """The sending end of a queue (see the module docs); ``send_records``
+    sends many records at once."""
 
     def send(self, data: Buffer, timeout: Optional[float] = None) -> None:
         """Sends the bytes of ``data`` as one message, waiting up to
@@ -87,6 +88,15 @@ class Sender:
         WrongSize (not exactly one record), Poisoned."""
     def try_send(self, data: Buffer) -> None:
         """Sends if a slot is free. Raises Full, Disconnected, WrongSize, Poisoned."""
+    def send_records(self, data: Buffer, timeout: Optional[float] = None) -> int:
+        """Sends the leading whole records of ``data`` (records back to back)
+        in one batch and returns how many: at least one (0 if ``data`` is
+        empty), fewer if the queue has room for fewer (send the rest with
+        another call). Waits as ``send`` for room for one record. Raises
+        WrongSize (``len(data)`` not a multiple of ``slot_size``; nothing
+        sent), Timeout, Disconnected, Poisoned."""
+    def try_send_records(self, data: Buffer) -> int:
+        """``send_records`` without waiting (raises Full if not one record fits)."""
     def close(self) -> None:
         """Detaches this sender (idempotent)."""
     @property
@@ -102,7 +112,8 @@ class Sender:
 
 @final
 class Receiver:
-    """The receiving end of a queue (see the module docs)."""
+    """The receiving end of a queue (see the module docs); ``recv_records``
+    and ``recv_records_into`` receive many records at once."""
 
     def recv(self, timeout: Optional[float] = None) -> bytes:
         """Receives one message, waiting up to ``timeout`` seconds (``None``:
@@ -116,6 +127,20 @@ class Receiver:
         """Receives a message if there is one. Raises Empty, Disconnected, Poisoned."""
     def try_recv_into(self, buffer: Buffer) -> int:
         """``recv_into`` without waiting (raises Empty)."""
+    def recv_records(self, max_records: int, timeout: Optional[float] = None) -> bytes:
+        """Receives 1 to ``max_records`` records in one batch (as many as are
+        queued), back to back as ``bytes``; ``b""`` at once if ``max_records``
+        is 0. Waits as ``recv``. Raises Timeout, Disconnected, Poisoned."""
+    def try_recv_records(self, max_records: int) -> bytes:
+        """``recv_records`` without waiting (raises Empty)."""
+    def recv_records_into(self, buffer: Buffer, timeout: Optional[float] = None) -> int:
+        """Receives as many records as the writable ``buffer`` holds whole
+        (at least one; 0 at once for an empty buffer), back to back from its
+        start, and returns how many; bytes past them are untouched. Waits as
+        ``recv``. Raises as ``recv_records``, and TooLarge if ``buffer`` is
+        shorter than one record (the records stay queued)."""
+    def try_recv_records_into(self, buffer: Buffer) -> int:
+        """``recv_records_into`` without waiting (raises Empty)."""
     def close(self) -> None:
         """Detaches this receiver (idempotent)."""
     @property
