@@ -19,14 +19,13 @@ python_wheel() {
     fi
 }
 
-# Appends the Python section (benches/python/bench.py --markdown, the
-# extra arguments passed on) to the Markdown file $1.
+# Appends the Python section (benches/python/bench.py --markdown) to the
+# Markdown file $1.
 python_section() {
     local out="$1"
-    shift
     echo "[report] running benches/python/bench.py" >&2
     local section
-    section="$(target/py-venv/bin/python benches/python/bench.py --markdown "$@")"
+    section="$(target/py-venv/bin/python benches/python/bench.py --markdown)"
     printf '\n%s\n' "$section" >> "$out"
 }
 

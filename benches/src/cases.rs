@@ -1062,7 +1062,6 @@ pub(crate) fn peer_wait_go(shm: &ShmFile, dl: Deadline) -> Result<()> {
     Ok(())
 }
 
-/// Geometry of the user-API queues of the `u64` sections.
 /// The peer side of [`Stream::api_stream`] after the start signal:
 /// `0..total` through `tx`, per message or in batches.
 fn api_produce<K: shmq::Kind>(
@@ -1086,6 +1085,7 @@ fn api_produce<K: shmq::Kind>(
     }
 }
 
+/// Geometry of the dense queues of the `u64` sections: 8-byte records.
 fn dense_config() -> shmq::dense::Config {
     shmq::dense::Config {
         capacity: CAPACITY,
@@ -1093,6 +1093,7 @@ fn dense_config() -> shmq::dense::Config {
     }
 }
 
+/// Geometry of the SPSC user-API queues of the `u64` sections.
 fn api_config() -> shmq::spsc::Config {
     shmq::spsc::Config {
         capacity: CAPACITY,

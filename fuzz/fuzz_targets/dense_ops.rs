@@ -105,7 +105,10 @@ fn hostile(heap: &HeapRegion, region: Region, mut data: &[u8]) {
                 }
                 2 => heap.scribble_index(offset::TAIL, v),
                 3 => heap.scribble_index(offset::HEAD, v),
-                4 => heap.scribble_index(records + 8 * (v as usize % words), next()),
+                4 => heap.scribble_index(
+                    records + size_of::<shmq_core::Index>() * (v as usize % words),
+                    next(),
+                ),
                 _ => {
                     let offs = [
                         offset::PRODUCER_STATE,
@@ -223,8 +226,13 @@ fn push(p: &mut Producer, op: &Op, record: usize, cap: usize) {
     let (r, len, asked) = match *op {
         Op::Push { len, seed } => (p.try_push(&vec![seed; len]).map(|()| 1), len, 1),
         Op::PushValue { width, seed } => {
-            let v = vec![seed; width.bytes()];
-            (p.try_push(&v).map(|()| 1), width.bytes(), 1)
+            let r = match width.bytes() {
+                1 => p.try_push_value(&[seed; 1]),
+                4 => p.try_push_value(&[seed; 4]),
+                8 => p.try_push_value(&[seed; 8]),
+                _ => p.try_push_value(&[seed; 16]),
+            };
+            (r.map(|()| 1), width.bytes(), 1)
         }
         Op::PushSlice { width, count, seed } => {
             let r = match width.bytes() {

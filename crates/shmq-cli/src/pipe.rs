@@ -15,7 +15,7 @@ use std::time::Duration;
 const FOLLOW_SLICE: Duration = Duration::from_millis(100);
 
 /// What `create` was asked for.
-struct Create<'a> {
+struct CreateOp<'a> {
     name: &'a str,
     capacity: u32,
     slot_size: u32,
@@ -23,7 +23,7 @@ struct Create<'a> {
     hold: bool,
 }
 
-impl ForKind for Create<'_> {
+impl ForKind for CreateOp<'_> {
     type Output = Result<ExitCode, Failure>;
 
     fn run<K: Kind>(self) -> Self::Output {
@@ -57,7 +57,7 @@ pub(crate) fn create(
 ) -> Result<ExitCode, Failure> {
     kinds::with_kind(
         kind,
-        Create {
+        CreateOp {
             name,
             capacity,
             slot_size,
@@ -75,17 +75,17 @@ fn kind_of(name: &str) -> Result<QueueKind, Failure> {
 }
 
 /// What `send` was asked for.
-struct Send<'a> {
+struct SendOp<'a> {
     name: &'a str,
     values: &'a [String],
     timeout: Option<Duration>,
 }
 
-impl ForKind for Send<'_> {
+impl ForKind for SendOp<'_> {
     type Output = Result<ExitCode, Failure>;
 
     fn run<K: Kind>(self) -> Self::Output {
-        let Send {
+        let SendOp {
             name,
             values,
             timeout,
@@ -130,7 +130,7 @@ pub(crate) fn send(
 ) -> Result<ExitCode, Failure> {
     kinds::with_kind(
         kind_of(name)?,
-        Send {
+        SendOp {
             name,
             values,
             timeout,
@@ -158,7 +158,7 @@ fn print(out: &mut impl Write, msg: &[u8], hex: bool) -> io::Result<bool> {
 }
 
 /// What `recv` was asked for.
-struct Recv<'a> {
+struct RecvOp<'a> {
     name: &'a str,
     count: Option<u64>,
     timeout: Option<Duration>,
@@ -166,11 +166,11 @@ struct Recv<'a> {
     hex: bool,
 }
 
-impl ForKind for Recv<'_> {
+impl ForKind for RecvOp<'_> {
     type Output = Result<ExitCode, Failure>;
 
     fn run<K: Kind>(self) -> Self::Output {
-        let Recv {
+        let RecvOp {
             name,
             count,
             timeout,
@@ -228,7 +228,7 @@ pub(crate) fn recv(
 ) -> Result<ExitCode, Failure> {
     kinds::with_kind(
         kind_of(name)?,
-        Recv {
+        RecvOp {
             name,
             count,
             timeout,

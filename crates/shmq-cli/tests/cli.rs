@@ -426,7 +426,7 @@ fn send_then_recv_through_a_dense_ring_between_two_processes() {
     for wrong in ["", "four", "sixsix"] {
         let (ok, _, err) = run(&["send", &name, "--value", wrong, "--timeout", "1s"]);
         assert!(!ok, "{wrong:?} is refused");
-        let msg = format!("message of {} bytes is not one record of 5", wrong.len());
+        let msg = format!("{} bytes are not whole records of 5 bytes", wrong.len());
         assert!(err.contains(&msg), "{err}");
     }
     let (ok, out, _) = run(&["recv", &name]);

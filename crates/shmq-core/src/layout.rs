@@ -360,7 +360,10 @@ impl Geometry {
     /// # Errors
     /// [`LayoutError::Capacity`] as for [`Geometry::new`];
     /// [`LayoutError::SlotSize`] unless `record_size` is in `1..=`[`MAX_SLOT_SIZE`];
-    /// [`LayoutError::SizeOverflow`].
+    /// [`LayoutError::SizeOverflow`] if the total exceeds [`MAX_TOTAL_SIZE`]
+    /// computed as for a slot ring of the same capacity and slot size (each
+    /// slot 8 bytes larger than a record): a conservative limit, the same on
+    /// both sides of [`validate`].
     ///
     /// ```
     /// use shmq_core::layout::Geometry;

@@ -12,10 +12,11 @@
 //! re-executed), pinned to CPUs 0 and 1. Before the traffic, the two children
 //! measure the floor: the round trip of a cache line between them, so that
 //! the figures can be read against this run's machine (on a VM the two vCPUs
-//! may sit close or far apart). Then:
+//! may sit close or far apart).
+//!
 //! Readings are fixed-size plain data, so the queue is a [`shmq::dense`]
 //! queue: records of exactly `size_of::<Reading>()` bytes back to back, a
-//! batch published with one store.
+//! batch published with one store. The phases:
 //! 1. *stream*: `--stream` readings as fast as the queue takes them
 //!    (throughput, from the first send to the last receive), in batches of
 //!    up to [`BATCH`] readings (`try_send_slice` / `try_recv_slice`), as a

@@ -61,8 +61,8 @@
 //!   [`Receiver::iter`]) yield each record as a `Vec<u8>` of `record_size`
 //!   bytes.
 //! - [`Sender::stats`]: `enqueued` and `dequeued` are the published tail and
-//!   head (records); `full` and `empty` count the sends that found no room
-//!   and the receives that found no record.
+//!   head (records); `full` and `empty` count the attempts that found no room
+//!   and those that found no record (every poll of a waiting call counts).
 //!
 //! ```
 //! # let name = format!("shmq-doc-dense-{}", std::process::id());

@@ -49,7 +49,9 @@ pub enum Violation {
         /// The length found.
         found: u32,
     },
-    /// SPSC: the receiver's published position is outside the ring.
+    /// Single-receiver kinds (SPSC, bytes, dense): the receiver's published
+    /// position is outside the ring, seen by the sender. (A sender's
+    /// position outside the ring, seen by a dense receiver, is [`Violation::Tail`].)
     #[error("receiver position {found} is outside the ring (sender at {limit})")]
     Cursor {
         /// The position found.
@@ -195,7 +197,7 @@ pub enum TrySendError {
         max: usize,
     },
     /// Dense queues: the message is not exactly one record long.
-    #[error("message of {len} bytes is not one record of {size}")]
+    #[error("{len} bytes are not whole records of {size} bytes (a dense queue carries records of exactly that size)")]
     WrongSize {
         /// Length of the message.
         len: usize,
@@ -226,7 +228,7 @@ pub enum SendTimeoutError {
         max: usize,
     },
     /// Dense queues: the message is not exactly one record long.
-    #[error("message of {len} bytes is not one record of {size}")]
+    #[error("{len} bytes are not whole records of {size} bytes (a dense queue carries records of exactly that size)")]
     WrongSize {
         /// Length of the message.
         len: usize,

@@ -16,7 +16,8 @@ use shmq_core::wait::Lines;
 use std::fmt::Debug;
 use std::sync::Arc;
 
-/// A queue kind: [`Spsc`](crate::spsc::Spsc) or [`Mpmc`](crate::mpmc::Mpmc).
+/// A queue kind: [`Spsc`](crate::spsc::Spsc), [`Mpmc`](crate::mpmc::Mpmc),
+/// [`Bytes`](crate::bytes::Bytes) or [`Dense`](crate::dense::Dense).
 ///
 /// Sealed: the methods are the crate's own (hidden from the docs).
 pub trait Kind: private::Sealed + Debug + Send + Sync + Sized + 'static {
@@ -98,11 +99,11 @@ macro_rules! kind_aliases {
     ($kind:ident, $mod:literal, $what:literal, $sender:literal, $receiver:literal) => {
         #[doc = concat!("A handle to a named ", $what, " queue; see [`crate::Queue`].")]
         pub type Queue = crate::Queue<$kind>;
-        #[doc = concat!("Options for creating or opening an ", $what, " queue; see [`crate::Builder`].")]
+        #[doc = concat!("Options for creating or opening a queue of kind ", $what, "; see [`crate::Builder`].")]
         pub type Builder = crate::Builder<$kind>;
-        #[doc = concat!("The producer end of an ", $what, " queue (", $sender, "); see [`crate::Sender`].")]
+        #[doc = concat!("The producer end of a queue of kind ", $what, " (", $sender, "); see [`crate::Sender`].")]
         pub type Sender = crate::Sender<$kind>;
-        #[doc = concat!("The consumer end of an ", $what, " queue (", $receiver, "); see [`crate::Receiver`].")]
+        #[doc = concat!("The consumer end of a queue of kind ", $what, " (", $receiver, "); see [`crate::Receiver`].")]
         pub type Receiver = crate::Receiver<$kind>;
 
         /// Removes the queue `name` from `/dev/shm` (a region of any kind;
@@ -161,7 +162,7 @@ pub(crate) fn peer_gone(
 }
 
 /// The `Sealed` items of a kind with one sender role and one receiver role
-/// (SPSC, bytes): role locks, the SPSC wait lines, and the state-word rule
+/// (SPSC, bytes, dense): role locks, the SPSC wait lines, and the state-word rule
 /// of [`peer_gone`]. `$producer`/`$consumer` have an unsafe
 /// `attach(Region) -> Result<Self, Violation>` whose contract is "the only
 /// producer/consumer of the region in this process", and

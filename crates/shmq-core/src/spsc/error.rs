@@ -112,7 +112,7 @@ impl fmt::Display for PushError {
                 write!(f, "message of {len} bytes exceeds the slot size of {max}")
             }
             PushError::WrongSize { len, size } => {
-                write!(f, "message of {len} bytes is not one record of {size}")
+                write!(f, "{len} bytes are not whole records of {size} bytes")
             }
             PushError::Poisoned(v) => write!(f, "queue is poisoned: {v}"),
         }

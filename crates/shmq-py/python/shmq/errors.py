@@ -90,7 +90,7 @@ class WrongSize(Error, ValueError):
     ...     tx.try_send(b"short")
     Traceback (most recent call last):
     ...
-    shmq.errors.WrongSize: message of 5 bytes is not one record of 8
+    shmq.errors.WrongSize: 5 bytes are not whole records of 8 bytes (a dense queue carries records of exactly that size)
     """
 
 
