@@ -10,8 +10,8 @@
 //! Everything else is as for [`crate::spsc`] (read its module docs: roles,
 //! crashes, `fork`, disconnection, untrusted peers), with these differences:
 //! - A message of any other length is refused:
-//!   [`TrySendError::WrongSize`](crate::TrySendError::WrongSize)
-//!   ([`SendTimeoutError::WrongSize`](crate::SendTimeoutError::WrongSize)).
+//!   [`TrySendError::WrongSize`]
+//!   ([`SendTimeoutError::WrongSize`]).
 //!   [`Sender::slot_size`] is the record size.
 //! - A batch becomes visible at once (a receiver sees all of it or none).
 //! - A sender killed while writing a batch leaves it unpublished: not
