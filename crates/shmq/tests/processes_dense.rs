@@ -416,6 +416,7 @@ const MAX_OUT: usize = 64;
 
 #[test]
 fn killed_receiver_is_replaced_at_its_released_head() {
+    use std::sync::atomic::{AtomicBool, Ordering};
     const TEST: &str = "killed_receiver_is_replaced_at_its_released_head";
     const TOTAL: u64 = 200_000;
     if let Some(r) = role() {
@@ -459,22 +460,40 @@ fn killed_receiver_is_replaced_at_its_released_head() {
     .unwrap();
     let mut rng = Rng::new(seed());
     let kill_at = 5_000 + rng.next_u64() % 50_000;
+    // The sender holds at `hold` until the first receiver is dead: that
+    // receiver cannot finish the stream (nor exit) before its kill, which
+    // lands anywhere between its acknowledging `kill_at` and the hold:
+    // copying, acknowledging or waiting for data.
+    let hold = kill_at + 1 + rng.next_u64() % 20_000;
+    let killed = std::sync::Arc::new(AtomicBool::new(false));
     let mut tx = q.sender().unwrap();
-    let sender = std::thread::spawn(move || {
-        let mut rng = Rng::new(7);
-        let deadline = Instant::now() + CHILD;
-        let mut seq = 0;
-        while seq < TOTAL {
-            assert!(Instant::now() < deadline, "sender stalled at {seq}");
-            let len = (1 + rng.next_u64() % 100).min(TOTAL - seq);
-            let values: Vec<u64> = (seq..seq + len).collect();
-            match tx.send_slice(&values, Duration::from_millis(100)) {
-                Ok(n) => seq += n as u64,
-                // Between the kill and the replacement: wait on.
-                Err(SendTimeoutError::Disconnected | SendTimeoutError::Timeout) => {
+    let sender = std::thread::spawn({
+        let killed = std::sync::Arc::clone(&killed);
+        move || {
+            let mut rng = Rng::new(7);
+            let deadline = Instant::now() + CHILD;
+            let mut seq = 0;
+            while seq < TOTAL {
+                assert!(Instant::now() < deadline, "sender stalled at {seq}");
+                let limit = if killed.load(Ordering::Relaxed) {
+                    TOTAL
+                } else {
+                    hold
+                };
+                if seq >= limit {
                     std::thread::sleep(Duration::from_millis(1));
+                    continue;
                 }
-                Err(e) => panic!("{e}"),
+                let len = (1 + rng.next_u64() % 100).min(limit - seq);
+                let values: Vec<u64> = (seq..seq + len).collect();
+                match tx.send_slice(&values, Duration::from_millis(100)) {
+                    Ok(n) => seq += n as u64,
+                    // Between the kill and the replacement: wait on.
+                    Err(SendTimeoutError::Disconnected | SendTimeoutError::Timeout) => {
+                        std::thread::sleep(Duration::from_millis(1));
+                    }
+                    Err(e) => panic!("{e}"),
+                }
             }
         }
     });
@@ -494,6 +513,7 @@ fn killed_receiver_is_replaced_at_its_released_head() {
         .iter()
         .map(|a| a.parse::<u64>().unwrap())
         .fold(last_ack, u64::max);
+    killed.store(true, Ordering::Relaxed);
     let released = q.stats().dequeued;
     // `recv_slice` releases a batch (one store of the head) after copying
     // it and before returning it. So everything acknowledged was released,
