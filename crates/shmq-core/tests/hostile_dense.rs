@@ -6,10 +6,11 @@
 //! and consumer use the real API: only `Ok` or typed errors, poisoning is
 //! sticky and counted, every thread ends after a fixed number of calls.
 //!
-//! Record copies are index-width atomic words, so under Miri the scribbler
-//! writes records with atomics of that width (Miri reports racing
-//! mixed-size atomics); natively it writes 32-bit words at any 4-aligned
-//! offset, as a real peer can.
+//! Record copies are index-width atomic words, so the scribbler writes
+//! records with atomics of that width too (`size_of::<Index>()`), natively
+//! as under Miri: the victim's threads share this process, and racing
+//! atomics of different sizes are undefined behaviour in Rust's memory
+//! model (a peer process writing any width is outside it).
 #![cfg(not(loom))]
 
 use shmq_core::dense::{Consumer, PopError, Producer, PushError, Stats, Violation};
@@ -308,10 +309,7 @@ fn scribbler(heap: &HeapRegion, seed: u64) {
                 heap.scribble(off, v as u32);
             }
             // A whole record word, the unit of the victim's copies.
-            _ if cfg!(miri) => {
-                heap.scribble_index(records + word * rng.below(area / word), rng.next_u64())
-            }
-            _ => heap.scribble(records + 4 * rng.below(area / 4), rng.next_u64() as u32),
+            _ => heap.scribble_index(records + word * rng.below(area / word), rng.next_u64()),
         }
         thread::yield_now();
     }

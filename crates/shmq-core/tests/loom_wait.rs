@@ -1,5 +1,6 @@
 //! Loom models of the lost-wakeup protocol of blocking waits
-//! (`shmq_core::wait`), both directions, over the loom twin of the region.
+//! (`shmq_core::wait`), both directions, over the loom twin of the region
+//! (SPSC and MPMC lines; one model over the dense ring).
 //!
 //! ```text
 //! RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=2 \
@@ -245,6 +246,35 @@ fn consumer_sleeps_for_data() {
 #[test]
 fn producer_sleeps_for_room() {
     room_model(true, true);
+}
+
+/// The dense ring through the same loop: a consumer sleeping on an empty
+/// ring of 8-byte records is woken by one push (the dense kind waits on the
+/// SPSC lines, as the platform crate wires it).
+#[test]
+fn dense_consumer_sleeps_for_data() {
+    use shmq_core::dense;
+    model(|| {
+        let heap = HeapRegion::new(Geometry::new_dense(2, 8).unwrap());
+        let region = heap.region();
+        let park = ModelFutex::new(true, true);
+        // SAFETY: no other producer of this region is used concurrently (one per role in this test).
+        let tx = unsafe { dense::Producer::attach(heap.region()) }.unwrap();
+        // SAFETY: no other consumer of this region is used concurrently (one per role in this test).
+        let rx = unsafe { dense::Consumer::attach(heap.region()) }.unwrap();
+        let mut tx = End::<_, Tx>::new(tx, &region, &park);
+        let mut rx = End::<_, Rx>::new(rx, &region, &park);
+        let t = thread::spawn(move || {
+            if let Err(e) = wait::wait(&mut tx, Duration::MAX, |p| p.try_push(&[7u8; 8])) {
+                panic!("send failed: {e:?}");
+            }
+        });
+        let mut buf = [0u8; 8];
+        let got = wait::wait(&mut rx, Duration::MAX, |c| c.try_pop(&mut buf));
+        assert_eq!(got, Ok(8));
+        assert_eq!(buf, [7u8; 8]);
+        t.join().unwrap();
+    });
 }
 
 /// Both directions at once: three messages through a ring of two, either

@@ -9,7 +9,9 @@ use proptest::test_runner::Config;
 use shmq_core::dense::{Consumer, PopError, Producer, PushError};
 use shmq_core::layout::{offset, Geometry};
 use shmq_core::testing::{DenseCheck, HeapRegion, Op, Width};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
+use std::time::{Duration, Instant};
 
 fn config() -> Config {
     if cfg!(miri) {
@@ -169,9 +171,36 @@ fn rec(seq: u64) -> Rec {
     [seq, !seq, seq.wrapping_mul(0x9E37_79B9_7F4A_7C15)]
 }
 
+/// Bound of a two-thread run: generous, only there so that nothing hangs.
+const BOUND: Duration = Duration::from_secs(120);
+
+/// Sets its flag when dropped during a panic: the other thread then stops.
+struct OnPanic<'a>(&'a AtomicBool);
+
+impl Drop for OnPanic<'_> {
+    fn drop(&mut self) {
+        if thread::panicking() {
+            self.0.store(true, Ordering::Relaxed);
+        }
+    }
+}
+
+/// Fails if the other thread has failed or the deadline has passed.
+fn stop_if_stuck(failed: &AtomicBool, deadline: Instant, what: &str, at: u64) {
+    assert!(
+        !failed.load(Ordering::Relaxed),
+        "{what} at {at}: the other thread failed"
+    );
+    assert!(
+        Instant::now() < deadline,
+        "{what} at {at}: no progress before the deadline"
+    );
+}
+
 /// One producer thread alternating single pushes and batches (some larger
 /// than the ring), one consumer alternating single pops and batches: every
-/// record arrives once, in order, intact.
+/// record arrives once, in order, intact. Each side gives up (fails) when
+/// the other has failed or at a deadline, so neither spins forever.
 #[test]
 fn two_threads_exactly_once_fifo() {
     let heap = HeapRegion::new(Geometry::new_dense(8, 24).unwrap());
@@ -180,10 +209,15 @@ fn two_threads_exactly_once_fifo() {
     // SAFETY: no other consumer of this region is used concurrently (one per role in this test).
     let mut rx = unsafe { Consumer::attach(heap.region()) }.unwrap();
     let n = messages();
+    let failed = AtomicBool::new(false);
+    let deadline = Instant::now() + BOUND;
     thread::scope(|s| {
+        let failed = &failed;
         s.spawn(move || {
+            let _failed = OnPanic(failed);
             let mut next = 0u64;
             while next < n {
+                stop_if_stuck(failed, deadline, "push", next);
                 let r = if next % 3 == 0 {
                     tx.try_push_value(&rec(next)).map(|()| 1)
                 } else {
@@ -199,10 +233,12 @@ fn two_threads_exactly_once_fifo() {
                 }
             }
         });
+        let _failed = OnPanic(failed);
         let mut expected = 0u64;
         let mut out = [[0u64; 3]; 5];
         let mut buf = [0u8; 32];
         while expected < n {
+            stop_if_stuck(failed, deadline, "pop", expected);
             let r = if expected % 2 == 0 {
                 rx.pop_slice(&mut out)
             } else {

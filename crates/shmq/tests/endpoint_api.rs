@@ -1,6 +1,6 @@
 //! Every method of the generic endpoint API, through the public API alone,
 //! run once per queue kind by the same generic test code (SPSC and MPMC),
-//! in one process and across processes; then the same methods on the dense
+//! in one process and across processes (there the dense kind too); then the same methods on the dense
 //! kind, whose messages are records of one fixed size (its own section at
 //! the end: a message of another length is an error there).
 
@@ -228,10 +228,11 @@ fn kinds_do_not_open_each_other() {
     ));
 }
 
-/// Cross-process: a child opens the queue by name (open_or_create), sends
-/// three messages through `Write`, checks `has_receiver`, and exits; the
-/// parent reads them through the blocking iterator, which ends when the
-/// child's sender is gone.
+/// Cross-process: a child opens the queue by name (open_or_create), checks
+/// `has_receiver`, sends three 16-byte messages (a record of the dense kind)
+/// through `Write`, and exits; the parent receives them, then learns that
+/// the child's sender is gone. Every wait is bounded by [`CALL`]: a child
+/// that dies before taking the sender role fails the test, not hangs it.
 fn across_processes<K: Kind>(test: &str, tag: &str) {
     if role().is_some() {
         let name = common::child_name();
@@ -239,7 +240,7 @@ fn across_processes<K: Kind>(test: &str, tag: &str) {
         assert!(q.has_receiver());
         let mut tx = q.sender().unwrap();
         for i in 0..3u8 {
-            tx.write_all(&[i; 3]).unwrap();
+            tx.write_all(&[i; 16]).unwrap();
         }
         return;
     }
@@ -248,13 +249,22 @@ fn across_processes<K: Kind>(test: &str, tag: &str) {
     let q = small::<K>(&name);
     let mut rx = q.receiver().unwrap();
     let mut child = spawn(test, "sender", &[(NAME_ENV, name.clone())]);
-    let got: Vec<Vec<u8>> = rx.iter().collect();
+    let mut got: Vec<Vec<u8>> = Vec::new();
+    let mut buf = [0u8; 16];
+    loop {
+        match rx.recv(&mut buf, CALL) {
+            Ok(n) => got.push(buf[..n].to_vec()),
+            Err(RecvTimeoutError::Disconnected) => break,
+            Err(e) => panic!("after {got:?}: {e}"),
+        }
+        assert!(got.len() <= 3, "more messages than sent: {got:?}");
+    }
     child.expect_success(CALL);
-    assert_eq!(got, [vec![0; 3], vec![1; 3], vec![2; 3]]);
+    assert_eq!(got, [vec![0; 16], vec![1; 16], vec![2; 16]]);
     assert!(rx.is_abandoned());
     // A zero timeout checks liveness once (`try_recv` only every 64th poll).
     assert_eq!(
-        rx.recv(&mut [0u8; 16], Duration::ZERO),
+        rx.recv(&mut buf, Duration::ZERO),
         Err(RecvTimeoutError::Disconnected)
     );
 }
@@ -267,6 +277,11 @@ fn across_processes_spsc() {
 #[test]
 fn across_processes_mpmc() {
     across_processes::<Mpmc>("across_processes_mpmc", "api-x-mpmc");
+}
+
+#[test]
+fn across_processes_dense() {
+    across_processes::<Dense>("across_processes_dense", "api-x-dense");
 }
 
 // The dense kind: records of exactly `slot_size()` bytes (16 here).
@@ -588,36 +603,4 @@ fn forged_tail_poisons_dense_receiver() {
     ));
     // The sender keeps its private tail and never reads the forged one.
     assert_eq!(tx.poisoned(), None);
-}
-
-/// Cross-process: a child opens the queue by name (open_or_create) and
-/// sends three records with one `write_all`; the parent reads them through
-/// the blocking iterator, which ends when the child's sender is gone.
-#[test]
-fn across_processes_dense() {
-    if role().is_some() {
-        let name = common::child_name();
-        let q = Queue::<Dense>::open_or_create(&name, Default::default()).unwrap();
-        assert!(q.has_receiver());
-        let mut tx = q.sender().unwrap();
-        tx.write_all(&[rec(0), rec(1), rec(2)].concat()).unwrap();
-        return;
-    }
-    let _serial = serial();
-    let name = unique_name("api-x-dense");
-    let q = small::<Dense>(&name);
-    let mut rx = q.receiver().unwrap();
-    let mut child = spawn(
-        "across_processes_dense",
-        "sender",
-        &[(NAME_ENV, name.clone())],
-    );
-    let got: Vec<Vec<u8>> = rx.iter().collect();
-    child.expect_success(CALL);
-    assert_eq!(got, [rec(0).to_vec(), rec(1).to_vec(), rec(2).to_vec()]);
-    assert!(rx.is_abandoned());
-    assert_eq!(
-        rx.recv(&mut [0u8; 16], Duration::ZERO),
-        Err(RecvTimeoutError::Disconnected)
-    );
 }

@@ -24,8 +24,6 @@ use std::time::{Duration, Instant};
 
 /// Bound of a child's whole life.
 const CHILD: Duration = Duration::from_secs(300);
-/// Environment variable: the total number of records of a stream.
-const TOTAL_ENV: &str = "SHMQ_TEST_TOTAL";
 /// Environment variable: a child's generation (its records carry it).
 const GEN_ENV: &str = "SHMQ_TEST_GEN";
 
@@ -210,19 +208,27 @@ fn batched_stream_of_u64_in_order() {
 }
 
 /// Capacity of the sender-takeover test's ring: large, so that the sender
-/// is often still filling it (copying a batch) when it is killed early.
+/// is often still filling it (copying a batch) when it is killed.
 const RING: u32 = 16384;
+/// Environment variable: how many records a sender child sends from where it
+/// resumes.
+const COUNT_ENV: &str = "SHMQ_TEST_COUNT";
+/// The first sender's count: far more than it can send before it is killed
+/// (its `seq` still fits the 48 bits of [`FIRST`]).
+const ENDLESS: u64 = FIRST;
+/// Records the successor sends.
+const SECOND: u64 = 100_000;
 
 /// Child sender of [`Rec`] batches, generation `GEN_ENV`: resumes at the
 /// published tail (`seq` = position), prints it, and sends batches of
-/// 1..=256 records up to `TOTAL_ENV`, each published by **one** store: it
-/// waits until the whole batch fits before sending it.
+/// 1..=256 records, `COUNT_ENV` records in all, each batch published by
+/// **one** store: it waits until the whole batch fits before sending it.
 fn send_batches() {
     let q = open_child_queue();
-    let total = env_u64(TOTAL_ENV);
     let gen = env_u64(GEN_ENV);
     let mut tx = q.sender().unwrap();
     let mut seq = tx.stats().enqueued;
+    let total = seq + env_u64(COUNT_ENV);
     println!("START {seq}");
     let mut rng = Rng::new(seq ^ gen << 32);
     let deadline = Instant::now() + CHILD;
@@ -257,7 +263,9 @@ fn records_in_file(name: &str, from: u64, n: u64) -> Vec<Rec> {
 }
 
 /// Writes `recs` into their slots (by `seq`) through the file, as a sender
-/// killed while copying them would have left them: unpublished.
+/// killed while copying them would have left them: unpublished. The caller
+/// makes sure those slots are free (hold no record the receiver has yet to
+/// read).
 fn plant_records(name: &str, recs: &[Rec]) {
     use std::os::unix::fs::FileExt;
     let f = std::fs::OpenOptions::new()
@@ -274,7 +282,6 @@ fn plant_records(name: &str, recs: &[Rec]) {
 fn killed_sender_is_replaced_and_batches_stay_whole() {
     use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
     const TEST: &str = "killed_sender_is_replaced_and_batches_stay_whole";
-    const TOTAL: u64 = 400_000;
     if let Some(r) = role() {
         assert_eq!(r, "sender");
         return send_batches();
@@ -292,15 +299,15 @@ fn killed_sender_is_replaced_and_batches_stay_whole() {
     assert_eq!(q.slot_size(), 24);
     let mut rx = q.receiver().unwrap();
     let mut rng = Rng::new(seed());
-    let env = |gen: u32| {
+    let env = |gen: u32, count: u64| {
         [
             name_env(&name),
-            (TOTAL_ENV, TOTAL.to_string()),
+            (COUNT_ENV, count.to_string()),
             (GEN_ENV, gen.to_string()),
         ]
     };
-    // Records checked so far by the receiving thread.
-    let received = AtomicU64::new(0);
+    // The end of the stream, once the successor has told where it resumes.
+    let end = AtomicU64::new(u64::MAX);
     let mut sizes = Rng::new(rng.next_u64());
     // Set when this thread's half ends (a failure too): the receiving thread
     // then stops instead of waiting for a stream that will not come.
@@ -317,7 +324,7 @@ fn killed_sender_is_replaced_and_batches_stay_whole() {
             let mut check = Checker::at(0);
             let mut out = vec![Rec::zeroed(); 300];
             let deadline = Instant::now() + CHILD;
-            while check.next < TOTAL {
+            while check.next < end.load(Ordering::Relaxed) {
                 assert!(Instant::now() < deadline, "stream stalled at {check:?}");
                 assert!(!over.load(Ordering::Relaxed), "stopped at {check:?}");
                 let want = 1 + (rng.next_u64() % 300) as usize;
@@ -332,7 +339,6 @@ fn killed_sender_is_replaced_and_batches_stay_whole() {
                     }
                     Err(e) => panic!("at {check:?}: {e}"),
                 }
-                received.store(check.next, Ordering::Relaxed);
             }
             assert_eq!(
                 rx.recv_slice(&mut out, CALL),
@@ -341,13 +347,26 @@ fn killed_sender_is_replaced_and_batches_stay_whole() {
             check
         });
         let _over = Over(&over);
-        let mut first = spawn(TEST, "sender", &env(1));
+        let mut first = spawn(TEST, "sender", &env(1, ENDLESS));
         first.wait_line("START", CALL).expect("sender started");
-        // SIGKILL at a random time while the stream runs: the sender may be
-        // waiting for room, between two batches, or copying one.
-        std::thread::sleep(Duration::from_micros(rng.next_u64() % 3_000));
+        // SIGKILL once the stream has passed a random point: the first
+        // sender never runs out of records, so it is always mid-stream,
+        // waiting for room, between two batches or copying one.
+        let kill_at = 1 + rng.next_u64() % 200_000;
+        until("the first sender's progress", || {
+            q.stats().enqueued >= kill_at
+        });
         first.kill("");
         let tail = q.stats().enqueued;
+        // Read after `tail`: nobody publishes until the successor attaches,
+        // the head only moves forward, and it is never past the tail nor a
+        // ring behind it.
+        let dequeued = q.stats().dequeued;
+        assert!(tail >= kill_at, "tail {tail} before the kill point");
+        assert!(
+            (dequeued..=dequeued + u64::from(RING)).contains(&tail),
+            "tail {tail}, dequeued {dequeued}"
+        );
         // What the dead sender wrote past its published tail (a batch it was
         // copying when killed): never visible, overwritten by its successor.
         // Printed, not asserted: where the kill lands is the scheduler's.
@@ -359,20 +378,17 @@ fn killed_sender_is_replaced_and_batches_stay_whole() {
         if unpublished == 0 {
             // The kill landed outside a copy: leave what one would have left
             // (the first half of a 200-record batch past the tail), so that
-            // every run checks that such records stay invisible.
-            plant_records(&name, &batch(1, tail, 200)[..100]);
+            // every run checks that such records stay invisible. Only into
+            // free slots: the others hold records not read yet.
+            let free = u64::from(RING) - (tail - dequeued);
+            let n = free.min(100) as usize;
+            plant_records(&name, &batch(1, tail, 200)[..n]);
         }
-        // Nobody publishes until the successor attaches: the receiver has
-        // taken at most `tail`, and `tail` is at most a ring ahead of it.
-        let taken = received.load(Ordering::Relaxed);
-        assert!(
-            (taken..=taken + u64::from(RING)).contains(&tail),
-            "tail {tail}, received {taken}"
-        );
-        let mut second = spawn(TEST, "sender", &env(2));
+        let mut second = spawn(TEST, "sender", &env(2, SECOND));
         let start: u64 = second.wait_line("START", CALL).unwrap().parse().unwrap();
         // The successor resumes at the published tail.
         assert_eq!(start, tail);
+        end.store(start + SECOND, Ordering::Relaxed);
         // Until the second sender is done or the receiving thread stops (a
         // failed check there stops the stream: no point waiting for it).
         let deadline = Instant::now() + CHILD;
@@ -385,12 +401,13 @@ fn killed_sender_is_replaced_and_batches_stay_whole() {
         }
         let check = receiver.join().unwrap();
         second.expect_success(CHILD);
-        check
+        (check, start + SECOND)
     });
+    let (check, total) = check;
     assert!(check.between_batches(), "the stream ended inside a batch");
     assert_eq!(check.gen, 2, "the successor's batches arrived");
     let stats = q.stats();
-    assert_eq!((stats.enqueued, stats.dequeued), (TOTAL, TOTAL));
+    assert_eq!((stats.enqueued, stats.dequeued), (total, total));
     assert!(!stats.poisoned);
 }
 
@@ -399,6 +416,7 @@ const MAX_OUT: usize = 64;
 
 #[test]
 fn killed_receiver_is_replaced_at_its_released_head() {
+    use std::sync::atomic::{AtomicBool, Ordering};
     const TEST: &str = "killed_receiver_is_replaced_at_its_released_head";
     const TOTAL: u64 = 200_000;
     if let Some(r) = role() {
@@ -442,22 +460,40 @@ fn killed_receiver_is_replaced_at_its_released_head() {
     .unwrap();
     let mut rng = Rng::new(seed());
     let kill_at = 5_000 + rng.next_u64() % 50_000;
+    // The sender holds at `hold` until the first receiver is dead: that
+    // receiver cannot finish the stream (nor exit) before its kill, which
+    // lands anywhere between its acknowledging `kill_at` and the hold:
+    // copying, acknowledging or waiting for data.
+    let hold = kill_at + 1 + rng.next_u64() % 20_000;
+    let killed = std::sync::Arc::new(AtomicBool::new(false));
     let mut tx = q.sender().unwrap();
-    let sender = std::thread::spawn(move || {
-        let mut rng = Rng::new(7);
-        let deadline = Instant::now() + CHILD;
-        let mut seq = 0;
-        while seq < TOTAL {
-            assert!(Instant::now() < deadline, "sender stalled at {seq}");
-            let len = (1 + rng.next_u64() % 100).min(TOTAL - seq);
-            let values: Vec<u64> = (seq..seq + len).collect();
-            match tx.send_slice(&values, Duration::from_millis(100)) {
-                Ok(n) => seq += n as u64,
-                // Between the kill and the replacement: wait on.
-                Err(SendTimeoutError::Disconnected | SendTimeoutError::Timeout) => {
+    let sender = std::thread::spawn({
+        let killed = std::sync::Arc::clone(&killed);
+        move || {
+            let mut rng = Rng::new(7);
+            let deadline = Instant::now() + CHILD;
+            let mut seq = 0;
+            while seq < TOTAL {
+                assert!(Instant::now() < deadline, "sender stalled at {seq}");
+                let limit = if killed.load(Ordering::Relaxed) {
+                    TOTAL
+                } else {
+                    hold
+                };
+                if seq >= limit {
                     std::thread::sleep(Duration::from_millis(1));
+                    continue;
                 }
-                Err(e) => panic!("{e}"),
+                let len = (1 + rng.next_u64() % 100).min(limit - seq);
+                let values: Vec<u64> = (seq..seq + len).collect();
+                match tx.send_slice(&values, Duration::from_millis(100)) {
+                    Ok(n) => seq += n as u64,
+                    // Between the kill and the replacement: wait on.
+                    Err(SendTimeoutError::Disconnected | SendTimeoutError::Timeout) => {
+                        std::thread::sleep(Duration::from_millis(1));
+                    }
+                    Err(e) => panic!("{e}"),
+                }
             }
         }
     });
@@ -477,6 +513,7 @@ fn killed_receiver_is_replaced_at_its_released_head() {
         .iter()
         .map(|a| a.parse::<u64>().unwrap())
         .fold(last_ack, u64::max);
+    killed.store(true, Ordering::Relaxed);
     let released = q.stats().dequeued;
     // `recv_slice` releases a batch (one store of the head) after copying
     // it and before returning it. So everything acknowledged was released,
@@ -575,7 +612,7 @@ fn parked_receiver_follows_a_slow_sender_then_sees_it_go() {
             assert!(child.wait_line("SENT", CALL).is_some());
             std::thread::scope(|s| {
                 let sleeps = q.stats().wait.consumer_sleeps;
-                let waiter = s.spawn(|| rx.recv_slice(&mut out, Duration::MAX));
+                let waiter = s.spawn(|| rx.recv_slice(&mut out, CALL));
                 until("the receiver to sleep again", || {
                     q.stats().wait.consumer_sleeps > sleeps
                 });
@@ -586,7 +623,7 @@ fn parked_receiver_follows_a_slow_sender_then_sees_it_go() {
             // Parked or not when the sender exits, the receiver drains and
             // then learns it is gone.
             assert_eq!(
-                rx.recv_slice(&mut out, Duration::MAX),
+                rx.recv_slice(&mut out, CALL),
                 Err(RecvTimeoutError::Disconnected)
             );
             child.expect_success(CHILD);
@@ -663,7 +700,7 @@ fn parked_sender_follows_a_slow_receiver_then_sees_it_go() {
         // Fill the ring; the next send parks until the receiver is gone.
         while tx.try_send_value(&0u64).is_ok() {}
         std::thread::scope(|s| {
-            let waiter = s.spawn(|| tx.send_slice(&[1u64, 2], Duration::MAX));
+            let waiter = s.spawn(|| tx.send_slice(&[1u64, 2], CALL));
             if how == "die" {
                 until("the sender to sleep again", || {
                     q.stats().wait.producer_sleeps > sleeps
